@@ -186,6 +186,18 @@ constexpr bool core_agrees_with_table() {
 }
 static_assert(core_agrees_with_table(), "the transition table breaks an assumption of the core");
 
+// The table the core follows: model::transition, unless the platform brings
+// its own. Only the harness's model platform does, to run deliberately broken
+// tables (mutants) through the real core; no other build contains them.
+template <Platform P>
+constexpr model::Transition transition_for(model::State state, model::Event event) {
+  if constexpr (requires { P::transition(state, event); }) {
+    return P::transition(state, event);
+  } else {
+    return model::transition(state, event);
+  }
+}
+
 // The word before an event and the transition that the table chose for it.
 struct Applied {
   std::uint32_t before;
@@ -200,9 +212,9 @@ Applied apply(typename P::Word& word, model::Event event, std::memory_order orde
   std::uint32_t before = word.load(failure_order(order));
   for (;;) {
     if (!model::is_valid_word(before)) violate<P>(event, before);
-    model::Transition transition = model::transition(model::state_of(before), event);
+    model::Transition transition = transition_for<P>(model::state_of(before), event);
     if (transition.action == model::Action::contract_violation) violate<P>(event, before);
-    std::uint32_t after = model::next_word(before, event);
+    std::uint32_t after = model::apply_transition(before, transition);
     if (after == before) return {before, transition};
     if (word.compare_exchange_weak(before, after, order, failure_order(order))) return {before, transition};
   }

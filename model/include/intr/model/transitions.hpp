@@ -131,14 +131,18 @@ constexpr std::uint32_t make_word(State state, bool pending) {
   return static_cast<std::uint32_t>(state) | (pending ? pending_bit : 0);
 }
 
-// Returns the word after `event`, given the word before it. Only meaningful
-// when the transition's action is not a contract violation.
-constexpr std::uint32_t next_word(std::uint32_t word, Event event) {
-  Transition t = transition(state_of(word), event);
+// Returns the word after transition `t`, given the word before it.
+constexpr std::uint32_t apply_transition(std::uint32_t word, Transition t) {
   bool pending = is_pending(word);
   if (t.pending == Pending::set) pending = true;
   if (t.pending == Pending::clear) pending = false;
   return make_word(t.next, pending);
+}
+
+// Returns the word after `event`, given the word before it. Only meaningful
+// when the transition's action is not a contract violation.
+constexpr std::uint32_t next_word(std::uint32_t word, Event event) {
+  return apply_transition(word, transition(state_of(word), event));
 }
 
 inline constexpr std::array<State, state_count> all_states{
