@@ -117,6 +117,9 @@ constexpr Transition transition(State state, Event event) {
   return detail::table[static_cast<std::size_t>(event)][static_cast<std::size_t>(state)];
 }
 
+// The whole table: rows are events, columns are states.
+constexpr const std::array<std::array<Transition, state_count>, event_count>& table() { return detail::table; }
+
 // Bit layout of the state word.
 inline constexpr std::uint32_t state_mask = 0x7;
 inline constexpr std::uint32_t pending_bit = 0x8;
