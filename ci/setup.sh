@@ -9,7 +9,7 @@ packages=(
   clang llvm libclang-rt-14-dev libfuzzer-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev bpftrace
   catch2 librapidcheck-dev libcli11-dev nlohmann-json3-dev
-  systemtap-sdt-dev libbenchmark-dev libboost-thread-dev
+  systemtap-sdt-dev libbenchmark-dev libboost-thread-dev libboost-context-dev
   spin procps util-linux
 )
 
