@@ -33,6 +33,15 @@ std::string upper(std::string_view name) {
   return out;
 }
 
+std::string_view pending_name(intr::model::Pending change) {
+  switch (change) {
+    case intr::model::Pending::keep: return "KEEP";
+    case intr::model::Pending::set: return "SET";
+    case intr::model::Pending::clear: return "CLEAR";
+  }
+  return "KEEP";
+}
+
 // Writes a #define for every state, event, action and pending change, named
 // after the C++ enumerators, so the Promela text reads like transitions.hpp.
 void write_constants(std::ostream& out, int rounds, int spurious) {
@@ -49,18 +58,18 @@ void write_constants(std::ostream& out, int rounds, int spurious) {
                         Action::contract_violation}) {
     out << "#define " << upper(name(action)) << ' ' << static_cast<int>(action) << '\n';
   }
-  out << "#define KEEP " << static_cast<int>(Pending::keep) << '\n';
-  out << "#define SET " << static_cast<int>(Pending::set) << '\n';
-  out << "#define CLEAR " << static_cast<int>(Pending::clear) << '\n';
+  for (Pending change : {Pending::keep, Pending::set, Pending::clear}) {
+    out << "#define " << pending_name(change) << ' ' << static_cast<int>(change) << '\n';
+  }
   out << R"pml(
-/* Results the owner sees: a wait's result or a guest entry. */
+/* Results the owner gets: a wait's result or a guest entry. */
 #define READY 0
 #define TIMED_OUT 1
 #define INTERRUPTED 2
 #define ENTERED 3
 #define NOT_READY 4
 
-/* Where the owner's code is. */
+/* The owner's phase: host code, the wait loop or guest code. */
 #define IN_HOST 0
 #define IN_WAIT 1
 #define IN_GUEST 2
@@ -93,7 +102,7 @@ inline entry(ev, st, next, change, act) {
     for (State state : all_states) {
       Transition t = transition(table, state, event);
       out << "  entry(" << upper(name(event)) << ", " << upper(name(state)) << ", " << upper(name(t.next)) << ", "
-          << (t.pending == Pending::keep ? "KEEP" : t.pending == Pending::set ? "SET" : "CLEAR") << ", "
+          << pending_name(t.pending) << ", "
           << upper(name(t.action)) << ");\n";
     }
   }
@@ -120,7 +129,7 @@ bool requested = false;     /* an interrupt was requested and not yet taken */
 byte phase = IN_HOST;       /* the owner's code: host, wait loop or guest */
 
 /* Invariants. Every step that changes the word, the request or the
-   owner's phase ends with this check, so it holds in every reachable state. */
+   owner's phase ends with this check, so it is true in every reachable state. */
 inline check_invariants() {
   assert(state < STATES);
   assert(!requested || pending);   /* a request stays pending until taken */
