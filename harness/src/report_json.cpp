@@ -119,7 +119,8 @@ json parse(std::string_view text) {
   };
   try {
     return json::parse(text.begin(), text.end(), limit_depth);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error for bad syntax, out_of_range for a number beyond a double.
     throw FormatError(std::string("report: invalid JSON: ") + e.what() +
                       "; pass the JSON that `intr check --json` wrote, unchanged");
   }

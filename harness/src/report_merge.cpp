@@ -2,6 +2,8 @@
 #include <intr/harness/format.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -42,6 +44,10 @@ void check_same_names(const std::map<std::string, std::size_t>& first, const std
 }
 
 void add_scenario(ScenarioResult& total, const ScenarioResult& shard) {
+  if (shard.executions > std::numeric_limits<std::uint64_t>::max() - total.executions) {
+    throw FormatError("merge_reports: the executions of scenario '" + total.name +
+                      "' add up to more than 2^64 - 1; check the shard reports for a corrupted count");
+  }
   total.executions += shard.executions;
   total.seconds += shard.seconds;
   if (shard.verdict == verdict_fail) total.verdict = std::string(verdict_fail);

@@ -196,6 +196,7 @@ TEST_CASE("report_from_json names the bad field", "[format]") {
       {"", "invalid JSON"},
       {"{\"scenarios\": [", "invalid JSON"},
       {"[]", "(top level): expected an object, found array"},
+      {R"({"scenarios": [{"seconds": 2e308}], "mutants": []})", "invalid JSON"},
       {R"({"mutants": []})", "the field \"scenarios\" is missing"},
       {R"({"scenarios": []})", "the field \"mutants\" is missing"},
       {R"({"scenarios": {}, "mutants": []})", "scenarios: expected an array, found object"},
@@ -292,6 +293,11 @@ TEST_CASE("merge_reports rejects reports of different runs", "[format]") {
     CheckReport second = first;
     second.mutants[0].name = "n";
     CHECK_THROWS_WITH(merge_reports({first, second}), Contains("mutant 'm' is in shard 0 but missing from shard 1"));
+  }
+  SECTION("executions overflow") {
+    CheckReport second = first;
+    first.scenarios[0].executions = std::numeric_limits<std::uint64_t>::max();
+    CHECK_THROWS_WITH(merge_reports({first, second}), Contains("add up to more than 2^64 - 1"));
   }
   SECTION("repeated name") {
     CheckReport second = first;
