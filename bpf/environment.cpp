@@ -3,11 +3,9 @@
 #include "trace_error.hpp"
 #include "tracer.hpp"
 
-#include <bpf/bpf.h>
-#include <bpf/btf.h>
-#include <bpf/libbpf.h>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <linux/capability.h>
 #include <sys/syscall.h>
@@ -44,39 +42,21 @@ void check_privileges() {
 }
 
 void check_btf(const std::string& path) {
-  if (access(path.c_str(), R_OK) != 0) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
     throw TraceError("kernel BTF not found at " + path + " (" + std::strerror(errno) +
                      "): the tracer needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, or a BTF file for the "
                      "running kernel named with --btf FILE");
   }
-  btf* parsed = btf__parse(path.c_str(), nullptr);
-  if (parsed == nullptr) {
-    throw TraceError(path + " is not a readable BTF file (" + std::strerror(errno) +
-                     "); name the running kernel's BTF with --btf FILE, usually /sys/kernel/btf/vmlinux");
+  // A raw BTF file starts with struct btf_header, whose first field is the
+  // magic 0xeB9F in the file's byte order. libbpf parses the rest at load.
+  std::uint16_t magic = 0;
+  std::size_t got = std::fread(&magic, sizeof magic, 1, file);
+  std::fclose(file);
+  if (got != 1 || (magic != 0xeB9F && magic != 0x9FeB)) {
+    throw TraceError(path + " is not a raw BTF file (no BTF magic at its start); name the running kernel's BTF "
+                     "with --btf FILE, usually /sys/kernel/btf/vmlinux");
   }
-  btf__free(parsed);
-}
-
-bool kernel_supports_tp_btf() {
-  btf* vmlinux = btf__load_vmlinux_btf();
-  if (vmlinux == nullptr) return false;
-  int type_id = btf__find_by_name_kind(vmlinux, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
-  btf__free(vmlinux);
-  if (type_id < 0) return false;
-
-  // r0 = 0; exit
-  bpf_insn program[2]{};
-  program[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
-  program[0].dst_reg = BPF_REG_0;
-  program[1].code = BPF_JMP | BPF_EXIT;
-  bpf_prog_load_opts options{};
-  options.sz = sizeof options;
-  options.expected_attach_type = BPF_TRACE_RAW_TP;
-  options.attach_btf_id = static_cast<std::uint32_t>(type_id);
-  int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "intr_probe", "GPL", program, 2, &options);
-  if (fd < 0) return false;
-  close(fd);
-  return true;
 }
 
 }  // namespace intr::trace

@@ -6,11 +6,8 @@
 
 namespace intr::trace {
 
-// Throws TraceError unless `path` is a readable BTF file.
+// Throws TraceError unless `path` is a readable file that starts like raw
+// BTF. libbpf parses and checks the rest when it loads the programs.
 void check_btf(const std::string& path);
-
-// True when the running kernel loads tp_btf programs (BTF-typed raw
-// tracepoints), probed by loading an empty one for sched_switch.
-bool kernel_supports_tp_btf();
 
 }  // namespace intr::trace

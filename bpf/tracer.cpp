@@ -26,6 +26,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr std::string_view default_btf_path = "/sys/kernel/btf/vmlinux";
+
 // libbpf reports through one process-wide callback. It keeps the last
 // messages for error reports, and prints them all when verbose.
 struct LibbpfLog {
@@ -117,7 +119,7 @@ struct Tracer::Impl {
   bool wanted(const UsdtProgram& usdt) const { return (usdt.guest && guest) || (usdt.wait && wait); }
   void select_stages();
   void open();
-  void choose_programs();
+  void choose_programs(bool use_tp_btf);
   void load();
   void attach();
   void add_chain(const intr_chain_event& event);
@@ -138,7 +140,9 @@ void Tracer::Impl::select_stages() {
 void Tracer::Impl::open() {
   bpf_object_open_opts open_options{};
   open_options.sz = sizeof open_options;
-  open_options.btf_custom_path = options.btf_path.c_str();
+  // libbpf reads the running kernel's BTF anyway; naming it again would
+  // parse it twice.
+  if (options.btf_path != default_btf_path) open_options.btf_custom_path = options.btf_path.c_str();
   skeleton = intr_trace_bpf__open_opts(&open_options);
   if (skeleton == nullptr) throw TraceError(with_libbpf_log("opening the BPF object failed: " + errno_text(errno)));
 
@@ -153,12 +157,8 @@ void Tracer::Impl::open() {
   if (error != 0) throw TraceError("sizing the ring buffer to " + std::to_string(bytes) + " bytes failed: " + errno_text(error));
 }
 
-void Tracer::Impl::choose_programs() {
-  switch (options.attach_mode) {
-    case AttachMode::tp_btf: tp_btf = true; break;
-    case AttachMode::raw_tp: tp_btf = false; break;
-    case AttachMode::automatic: tp_btf = kernel_supports_tp_btf(); break;
-  }
+void Tracer::Impl::choose_programs(bool use_tp_btf) {
+  tp_btf = use_tp_btf;
   for (const UsdtProgram& usdt : usdt_programs) {
     bpf_program__set_autoload(skeleton->progs.*usdt.program, wanted(usdt));
   }
@@ -169,10 +169,26 @@ void Tracer::Impl::choose_programs() {
   }
 }
 
+// Loads with the flavour asked for. In automatic mode it tries tp_btf
+// first and, when the kernel rejects it, opens the object again with the
+// raw_tp programs instead, which costs nothing where tp_btf works.
 void Tracer::Impl::load() {
+  bool automatic = options.attach_mode == AttachMode::automatic;
+  open();
+  choose_programs(options.attach_mode != AttachMode::raw_tp);
   int error = intr_trace_bpf__load(skeleton);
+  if (error != 0 && automatic) {
+    std::string first_log = libbpf_log.recent;
+    intr_trace_bpf__destroy(skeleton);
+    skeleton = nullptr;
+    libbpf_log.recent.clear();
+    open();
+    choose_programs(false);
+    error = intr_trace_bpf__load(skeleton);
+    if (error != 0) libbpf_log.recent = first_log + libbpf_log.recent;
+  }
   if (error != 0) {
-    std::string hint = tp_btf ? " (try --attach raw_tp)" : "";
+    std::string hint = options.attach_mode == AttachMode::tp_btf ? " (try --attach raw_tp)" : "";
     throw TraceError(with_libbpf_log("loading the BPF programs failed: " + errno_text(error) + hint));
   }
 }
@@ -247,8 +263,6 @@ Tracer::Tracer(TracerOptions options) : impl_(std::make_unique<Impl>(std::move(o
   libbpf_set_print(print_libbpf);
 
   impl.select_stages();
-  impl.open();
-  impl.choose_programs();
   impl.load();
   impl.attach();
   impl.since = Clock::now();

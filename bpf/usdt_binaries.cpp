@@ -72,12 +72,16 @@ bool has_intr_probes(const std::string& path) {
 
 std::vector<std::string> find_intr_binaries(pid_t pid) {
   std::string maps_path = "/proc/" + std::to_string(pid) + "/maps";
-  std::ifstream maps(maps_path);
-  if (!maps) {
-    throw TraceError("cannot read " + maps_path + ": " + std::strerror(errno) + "; check that process " +
-                         std::to_string(pid) + " exists",
-                     2);
+  int fd = open(maps_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int error = errno;
+    if (error == ENOENT) throw TraceError("process " + std::to_string(pid) + " does not exist; pass the PID of a running process", 2);
+    throw TraceError("cannot read " + maps_path + " (" + std::strerror(error) +
+                     "), where the tracer finds the files with intr's USDT probes; trace a process that this user "
+                     "may inspect");
   }
+  close(fd);
+  std::ifstream maps(maps_path);
   std::vector<std::string> found;
   std::set<std::string> checked;
   std::string line;

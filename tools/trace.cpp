@@ -64,7 +64,7 @@ CLI::Validator stage_validator() {
 }
 
 std::string stage_help() {
-  std::string help = "report only these stages (default: all):";
+  std::string help = "report only this stage; repeat it or join names with commas (default: all):";
   for (const trace::StageInfo& info : trace::all_stages()) {
     help += "\n  " + std::string(info.name) + ": " + std::string(info.description);
   }
@@ -84,8 +84,8 @@ void add_trace_command(CLI::App& app, Action& action) {
       "Examples:\n"
       "  intr trace                         trace the built-in workload for 2 s\n"
       "  intr trace -p 1234 -i 1            trace process 1234, print every second\n"
-      "  intr trace -p 1234 -L --stage generate_to_deliver\n"
-      "  intr trace --json -- ./server      start ./server and trace it until it exits");
+      "  intr trace -p 1234 -L --stage generate_to_deliver,guest_total\n"
+      "  intr trace --json -- ./server -v   start ./server -v and trace it until it exits");
   trace->add_option("-p,--pid", options->pid, "trace the process with this PID")
       ->check(positive_id_validator("PID"));
   trace->add_option("-t,--tid", options->tid, "only interrupts and wake-ups aimed at this thread")
@@ -97,7 +97,14 @@ void add_trace_command(CLI::App& app, Action& action) {
   trace->add_option("-i,--interval", options->interval_seconds, "print and reset the histograms every SECONDS")
       ->check(seconds_validator("--interval"));
   trace->add_flag("-L,--per-thread", options->per_thread, "one histogram per target thread");
-  trace->add_option("--stage", options->stages, stage_help())->check(stage_validator())->expected(1, -1);
+  // One name per --stage, or several joined by commas, so that a list never
+  // swallows the -- before a command.
+  trace->add_option("--stage", options->stages, stage_help())
+      ->check(stage_validator())
+      ->delimiter(',')
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   trace->add_flag("--json", options->json, "print JSON (one object per interval with -i); see docs/trace.md");
   trace->add_option("--svg", options->svg_path, "also draw the final histograms as an SVG picture into FILE");
   trace->add_option("--signal", options->signal,
@@ -115,8 +122,11 @@ void add_trace_command(CLI::App& app, Action& action) {
   trace->add_flag("--benchmark", options->benchmark,
                   "measure start-up and overhead on the built-in workload, beside bpftrace when installed");
   trace->add_flag("-v,--verbose", options->verbose, "print libbpf's messages");
+  // After --, every argument belongs to the command, options included.
   trace->add_option("command", options->command, "the command to start and trace, after --");
-  trace->callback([options, &action] { action = [options] { return run_trace(*options); }; });
+  trace->callback([options, &action] {
+    action = [options] { return run_trace(*options); };
+  });
 }
 
 }  // namespace intr::tools
