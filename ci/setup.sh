@@ -10,7 +10,7 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev bpftrace
   catch2 librapidcheck-dev libcli11-dev nlohmann-json3-dev
   systemtap-sdt-dev libbenchmark-dev libboost-thread-dev libboost-context-dev
-  spin procps util-linux
+  spin procps util-linux librsvg2-bin python3-jsonschema
 )
 
 missing=()
