@@ -66,13 +66,18 @@ harness::Options options_from(FuzzedDataProvider& input) {
   return options;
 }
 
-// Replays a failure through the schedule format; it must fail the same way.
-void check_replay(const harness::Scenario& scenario, const harness::Failure& failure) {
+// Replays a failure through the schedule format, with the options that
+// found it (spurious wake-ups are choices too); it must fail the same way.
+void check_replay(const harness::Scenario& scenario, const harness::Failure& failure,
+                  const harness::Options& options) {
   harness::Schedule schedule =
       harness::decode_schedule(harness::encode_schedule({scenario.name, failure.choices}));
-  harness::Options options;
-  options.record_steps = false;
-  harness::Result again = harness::replay(scenario, schedule.choices, options);
+  harness::Result again;
+  try {
+    again = harness::replay(scenario, schedule.choices, options);
+  } catch (const harness::ReplayError& error) {
+    report_bug(scenario.name, failure, error.what());
+  }
   if (!again.failure) report_bug(scenario.name, failure, "a failing schedule passed when replayed");
   if (again.failure->kind != failure.kind) report_bug(scenario.name, failure, "a replay failed in another way");
 }
@@ -81,10 +86,11 @@ void run_builtin(FuzzedDataProvider& input) {
   const std::vector<harness::Scenario>& scenarios = harness::builtin_scenarios();
   if (scenarios.empty()) return;
   const harness::Scenario& scenario = scenarios[input.ConsumeIntegralInRange<std::size_t>(0, scenarios.size() - 1)];
-  harness::Result result = harness::explore(scenario, options_from(input));
+  harness::Options options = options_from(input);
+  harness::Result result = harness::explore(scenario, options);
   bool unexpected_failure = scenario.expectation == harness::Expectation::holds && result.failure;
   if (unexpected_failure) report_bug(scenario.name, *result.failure, "a built-in scenario failed");
-  if (result.failure) check_replay(scenario, *result.failure);
+  if (result.failure) check_replay(scenario, *result.failure, options);
 }
 
 Plan plan_from(FuzzedDataProvider& input) {
