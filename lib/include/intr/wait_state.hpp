@@ -42,6 +42,18 @@
 #include <optional>
 #include <utility>
 
+// Forces detail::apply() inline. Called out of line, GCC returns its small
+// result struct through the stack, and the reload stalls on store-to-load
+// forwarding right after the compare-and-swap; inline, the event is also a
+// constant, so the guessed word and its transition fold to immediates.
+#if defined(__GNUC__) || defined(__clang__)
+#define INTR_ALWAYS_INLINE [[gnu::always_inline]] inline
+#elif defined(_MSC_VER)
+#define INTR_ALWAYS_INLINE __forceinline
+#else
+#define INTR_ALWAYS_INLINE inline
+#endif
+
 namespace intr {
 
 enum class WaitResult : std::uint8_t { ready, interrupted, timed_out };
@@ -198,24 +210,100 @@ constexpr model::Transition transition_for(model::State state, model::Event even
   }
 }
 
+// Deliberate faults in the code of the core, each compiled in only for a
+// platform that has a `mutated(Mutation)` function. Only the harness's model
+// platform has one: it switches a fault on to show that the model checker
+// catches it. For every other platform the checks below compile to nothing.
+enum class Mutation : std::uint8_t {
+  cas_replaced_by_store,     // apply() writes with a plain store instead of a compare-and-swap
+  interrupt_order_relaxed,   // interrupt() reads and writes the word with relaxed order
+  start_wait_order_release,  // the store of `waiting` is a release, not seq_cst
+  wake_without_futex_wake,   // wake() moves the word to woken but never wakes the futex
+  rearm_after_checks,        // the wait loop re-arms after its checks, just before blocking
+  block_without_recheck,     // after a wake-up the wait loop blocks again without re-checking
+  skip_pending_check,        // the wait loop never reads the pending bit before blocking
+  take_reports_cleared_bit,  // take_interrupt() returns the bit after clearing it
+};
+
+template <class P>
+inline constexpr bool has_mutations = requires(Mutation mutation) {
+  { P::mutated(mutation) } -> std::same_as<bool>;
+};
+
+template <Platform P>
+constexpr bool mutated(Mutation mutation) {
+  if constexpr (has_mutations<P>) {
+    return P::mutated(mutation);
+  } else {
+    (void)mutation;
+    return false;
+  }
+}
+
+// Returns `order`, or `weaker` while `mutation` is switched on.
+template <Platform P>
+constexpr std::memory_order order_unless(Mutation mutation, std::memory_order order, std::memory_order weaker) {
+  if constexpr (has_mutations<P>) {
+    if (P::mutated(mutation)) return weaker;
+  }
+  (void)mutation;
+  (void)weaker;
+  return order;
+}
+
 // The word before an event and the transition that the table chose for it.
 struct Applied {
   std::uint32_t before;
   model::Transition transition;
 };
 
+// The word that `event` finds in the common case: the state in which the
+// owning thread left it, with no interrupt pending.
+constexpr std::uint32_t likely_word(model::Event event) {
+  using model::Event;
+  using model::State;
+  switch (event) {
+    case Event::rearm_wait: return model::make_word(State::woken, false);
+    case Event::end_wait:
+    case Event::wake: return model::make_word(State::waiting, false);
+    case Event::guest_not_ready:
+    case Event::finish_guest: return model::make_word(State::running_in_guest, false);
+    case Event::take_interrupt: return model::make_word(State::running_in_host, true);
+    default: return model::make_word(State::running_in_host, false);
+  }
+}
+
 // Applies `event` to the word with one compare-and-swap whose desired value
 // comes from the transition table. `order` is the order of the read and of
 // the write; each caller justifies its choice.
+//
+// The first compare-and-swap expects likely_word(event), so the common case
+// runs no load and no table lookup that wait for the word. A wrong guess
+// fails, and a failed compare-and-swap reads the word with the same order as
+// the load it replaces, so the loop continues from the value it returned.
 template <Platform P>
-Applied apply(typename P::Word& word, model::Event event, std::memory_order order) {
-  std::uint32_t before = word.load(failure_order(order));
+INTR_ALWAYS_INLINE Applied apply(typename P::Word& word, model::Event event, std::memory_order order) {
+  std::uint32_t before = likely_word(event);
+  model::Transition guessed = transition_for<P>(model::state_of(before), event);
+  std::uint32_t guessed_after = model::apply_transition(before, guessed);
+  if (guessed.action != model::Action::contract_violation && guessed_after != before &&
+      !mutated<P>(Mutation::cas_replaced_by_store)) {
+    if (word.compare_exchange_weak(before, guessed_after, order, failure_order(order))) return {before, guessed};
+  } else {
+    before = word.load(failure_order(order));
+  }
   for (;;) {
     if (!model::is_valid_word(before)) violate<P>(event, before);
     model::Transition transition = transition_for<P>(model::state_of(before), event);
     if (transition.action == model::Action::contract_violation) violate<P>(event, before);
     std::uint32_t after = model::apply_transition(before, transition);
     if (after == before) return {before, transition};
+    if constexpr (has_mutations<P>) {
+      if (P::mutated(Mutation::cas_replaced_by_store)) {
+        word.store(after, order == std::memory_order_acq_rel ? std::memory_order_release : order);
+        return {before, transition};
+      }
+    }
     if (word.compare_exchange_weak(before, after, order, failure_order(order))) return {before, transition};
   }
 }
@@ -263,7 +351,10 @@ class ThreadHandle {
     // Seq_cst: this read of the state is the second half of the store-
     // buffering pattern described at the top of this file, and the write
     // releases what the caller stored before interrupt().
-    detail::Applied applied = detail::apply<P>(block_->word, model::Event::interrupt, std::memory_order_seq_cst);
+    detail::Applied applied = detail::apply<P>(
+        block_->word, model::Event::interrupt,
+        detail::order_unless<P>(detail::Mutation::interrupt_order_relaxed, std::memory_order_seq_cst,
+                                std::memory_order_relaxed));
     switch (applied.transition.action) {
       case model::Action::futex_wake:
         P::trace(TracePoint::wait_woken, block_->thread, 1);
@@ -307,6 +398,7 @@ class Waker {
     detail::Applied applied = detail::apply<P>(block_->word, model::Event::wake, std::memory_order_seq_cst);
     if (applied.transition.action != model::Action::futex_wake) return WakeResult::not_waiting;
     P::trace(TracePoint::wait_woken, block_->thread, 0);
+    if (detail::mutated<P>(detail::Mutation::wake_without_futex_wake)) return WakeResult::woken;
     P::wake_one(block_->word);
     return WakeResult::woken;
   }
@@ -355,8 +447,9 @@ class WaitContext {
   // Blocks until ready() returns true (ready), the deadline passes
   // (timed_out) or an interrupt is requested (interrupted), checked in that
   // order each time the thread wakes. A deadline that has passed reports
-  // timed_out even with an interrupt pending. ready() runs on this thread
-  // with the state `waiting` and must not wait or run guest code.
+  // timed_out even with an interrupt pending. ready() runs on this thread,
+  // once in host state and then with the state `waiting`, and must not wait
+  // or run guest code.
   template <class Ready>
   WaitResult wait_until(Ready&& ready) {
     return state_->wait(deadline_, check_, ready);
@@ -443,6 +536,9 @@ class WaitState {
     // so that a later interrupt() that reads the cleared bit also sees what
     // this thread did before taking.
     detail::Applied applied = detail::apply<P>(block_->word, model::Event::take_interrupt, std::memory_order_acq_rel);
+    if (detail::mutated<P>(detail::Mutation::take_reports_cleared_bit)) {
+      return model::is_pending(model::apply_transition(applied.before, applied.transition));
+    }
     return model::is_pending(applied.before);
   }
 
@@ -493,9 +589,19 @@ class WaitState {
 
   template <class Check, class Ready>
   WaitResult wait(const std::optional<Instant>& deadline, Check& check, Ready& ready) {
+    // A condition that already holds needs no wait, as in
+    // std::condition_variable::wait(lock, pred); ready() also wins over a
+    // deadline and an interrupt in the loop. Relaxed: only this thread moves
+    // the word out of running_in_host, so the load still tells a legal call
+    // from a wait inside a wait or inside guest code, which go on to abort.
+    if (model::state_of(block_->word.load(std::memory_order_relaxed)) == model::State::running_in_host && ready()) {
+      return WaitResult::ready;
+    }
     // Seq_cst: the store of `waiting` must precede, in the single total
     // order, the reads of the caller's condition in ready() and check().
-    detail::apply<P>(block_->word, model::Event::start_wait, std::memory_order_seq_cst);
+    detail::apply<P>(block_->word, model::Event::start_wait,
+                     detail::order_unless<P>(detail::Mutation::start_wait_order_release, std::memory_order_seq_cst,
+                                             std::memory_order_release));
     P::trace(TracePoint::wait_started, block_->thread, 0);
     WaitResult result = wait_loop(deadline, check, ready);
     // Acq_rel: the acquire half makes data published before a wake-up or
@@ -512,8 +618,14 @@ class WaitState {
       if (ready()) return WaitResult::ready;
       if (deadline && P::now() >= *deadline) return WaitResult::timed_out;
       // Acquire: seeing the pending bit makes the interrupter's data visible.
-      if (model::is_pending(block_->word.load(std::memory_order_acquire))) return WaitResult::interrupted;
+      if (!detail::mutated<P>(detail::Mutation::skip_pending_check) &&
+          model::is_pending(block_->word.load(std::memory_order_acquire))) {
+        return WaitResult::interrupted;
+      }
       if (check()) return WaitResult::interrupted;
+      if (detail::mutated<P>(detail::Mutation::rearm_after_checks)) {
+        detail::apply<P>(block_->word, model::Event::rearm_wait, std::memory_order_seq_cst);
+      }
       // The futex blocks only while the word is exactly `waiting`: a wake or
       // an interrupt that lands between the checks above and the block moves
       // it to `woken`, so the block returns at once and nothing is lost.
@@ -524,7 +636,13 @@ class WaitState {
       }
       // Seq_cst: as for start_wait, the store of `waiting` precedes the next
       // reads of the caller's condition.
-      detail::apply<P>(block_->word, model::Event::rearm_wait, std::memory_order_seq_cst);
+      if (!detail::mutated<P>(detail::Mutation::rearm_after_checks)) {
+        detail::apply<P>(block_->word, model::Event::rearm_wait, std::memory_order_seq_cst);
+      }
+      while (detail::mutated<P>(detail::Mutation::block_without_recheck)) {
+        P::block(block_->word, waiting);
+        detail::apply<P>(block_->word, model::Event::rearm_wait, std::memory_order_seq_cst);
+      }
     }
   }
 
