@@ -8,7 +8,7 @@
 //    reproduce when its schedule goes through encode_schedule,
 //    decode_schedule and replay().
 //  - a scenario built from the input: an owner thread runs a list of waits,
-//    guest runs and interrupt queries; an interrupter and a waker run lists
+//    guest runs and interrupt queries. An interrupter and a waker run lists
 //    of interrupts and wakes. Every wait has a deadline and every guest run
 //    polls a bounded number of times, so no correct execution can deadlock.
 //    The checks are the API's promises, so any failure is a bug in the core
@@ -108,7 +108,7 @@ Plan plan_from(FuzzedDataProvider& input) {
   return plan;
 }
 
-// What the threads share. `sent` counts interrupt() calls, incremented
+// The data that the threads share. `sent` counts interrupt() calls, incremented
 // before each call, so a taken interrupt never outnumbers it.
 struct Shared {
   std::optional<harness::Handle> handle;
@@ -140,8 +140,10 @@ void run_owner_operation(harness::WaitState& state, Shared& shared, OwnerOperati
       break;
     case OwnerOperation::cooperative_guest:
       if (state.prepare_to_run_guest() == GuestEntry::entered) {
-        for (std::uint8_t i = 0; i < polls && !harness::interrupt_requested(); ++i) {
-        }
+        // The guest polls a bounded number of times, so it ends with or
+        // without an interrupt.
+        std::uint8_t poll = 0;
+        while (poll < polls && !harness::interrupt_requested()) ++poll;
         if (state.finish_running_guest()) {
           harness::check(state.interrupt_pending(), "an interrupted guest run leaves the request pending");
         }
