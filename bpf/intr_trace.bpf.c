@@ -46,6 +46,10 @@ const volatile __u32 target_tid = 0;
 const volatile __s32 target_signal = 0;
 const volatile bool per_thread = false;
 const volatile bool emit_events = false;
+/* Chain records wake the reader only once this many bytes wait, so that a
+ * busy target does not wake the tracer for every chain; the reader also
+ * drains the ring buffer on a timer. 0 wakes it for every record. */
+const volatile __u64 wakeup_bytes = 0;
 
 /* Time of the last interrupt_requested, by interrupter thread. */
 struct {
@@ -176,7 +180,10 @@ static __always_inline void finish_chain(__u32 tid, __u32 kind, const __u64 *tim
 	for (i = 0; i < 4; i++)
 		event->stage_ns[i] = i + 1 < stamps ? time[i + 1] - time[i] : 0;
 	event->total_ns = total;
-	bpf_ringbuf_submit(event, 0);
+	if (wakeup_bytes == 0 || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		bpf_ringbuf_submit(event, BPF_RB_FORCE_WAKEUP);
+	else
+		bpf_ringbuf_submit(event, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline bool thread_wanted(long tid)

@@ -151,6 +151,7 @@ void Tracer::Impl::open() {
   skeleton->rodata->target_signal = options.signal;
   skeleton->rodata->per_thread = options.per_thread;
   skeleton->rodata->emit_events = options.percentiles;
+  skeleton->rodata->wakeup_bytes = options.ring_buffer_bytes / 4;
   // Without percentiles the ring buffer stays unused: one page is enough.
   std::size_t bytes = options.percentiles ? options.ring_buffer_bytes : static_cast<std::size_t>(getpagesize());
   int error = bpf_map__set_max_entries(skeleton->maps.events, static_cast<__u32>(bytes));
@@ -279,6 +280,12 @@ void Tracer::poll(std::chrono::milliseconds timeout) {
   }
   int result = ring_buffer__poll(impl_->ring, static_cast<int>(timeout.count()));
   // EINTR: a signal arrived while waiting; the caller looks at it and polls again.
+  if (result < 0 && result != -EINTR) throw TraceError("reading the ring buffer failed: " + errno_text(result));
+}
+
+void Tracer::drain() {
+  if (impl_->ring == nullptr) return;
+  int result = ring_buffer__consume(impl_->ring);
   if (result < 0 && result != -EINTR) throw TraceError("reading the ring buffer failed: " + errno_text(result));
 }
 

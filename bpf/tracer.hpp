@@ -112,12 +112,18 @@ class Tracer {
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
-  // A descriptor that becomes readable when chain records are waiting, or
-  // -1 without percentiles. Use it in poll() or epoll next to others.
+  // A descriptor that becomes readable when a quarter of the ring buffer
+  // holds chain records, or -1 without percentiles. Use it in poll() or
+  // epoll next to others, and call drain() at least every
+  // drain_interval as well, because fewer records wake nobody.
   int event_fd() const;
+  static constexpr std::chrono::milliseconds drain_interval{100};
 
   // Reads waiting chain records; waits up to `timeout` for the first.
   void poll(std::chrono::milliseconds timeout);
+
+  // Reads the chain records that are waiting, without waiting.
+  void drain();
 
   // Everything recorded since attach or the last reset.
   Report report(bool reset);

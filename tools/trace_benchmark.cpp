@@ -1,11 +1,13 @@
 // `intr trace --benchmark`: what tracing costs. In one process it runs the
-// built-in workload as fast as it goes (no rate limit to speak of) several
-// times: without a tracer, under `intr trace -p` with every stage, under
+// built-in workload at --rate interrupts per second in rounds of four runs:
+// without a tracer, under `intr trace -p` with every stage, under
 // `intr trace -p` with generate_to_deliver only, and under an equivalent
-// bpftrace one-liner, then without a tracer again. Each tracer runs as a
-// child process; its start-up time runs from fork to the tracer saying
-// that it is attached (intr trace) or to its first event (bpftrace, which
-// prints nothing once attached).
+// bpftrace one-liner. Each run reports the workload's throughput and its
+// own median latencies, and each traced run is compared with the untraced
+// run of its own round, so that slow drifts in machine load cancel out.
+// Each tracer runs as a child process. Its start-up time runs from fork to
+// the tracer saying that it is attached (intr trace) or to its first event
+// (bpftrace, which prints nothing once attached).
 #include "command.hpp"
 #include "trace_session.hpp"
 #include "workload.hpp"
@@ -16,9 +18,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <optional>
@@ -34,7 +38,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using trace::TraceError;
 
-constexpr double saturating_rate = 1'000'000.0;
 constexpr auto startup_timeout = std::chrono::seconds(30);
 
 // A tracer running as a child process, with its stdout and stderr on pipes.
@@ -94,58 +97,86 @@ std::string read_all(int fd) {
   return text;
 }
 
-// Interrupts per second that the workload completed in `seconds`.
-double measure_throughput(const TraceOptions& options, double seconds) {
-  WorkloadConfig config;
-  config.threads = options.threads;
-  config.rate = saturating_rate;
-  config.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds));
-  WorkloadResult result = run_workload(config);
-  return static_cast<double>(result.observed()) / std::chrono::duration<double>(result.elapsed).count();
-}
-
-struct Row {
-  std::string name;
-  std::optional<double> startup_ms;
-  double throughput = 0.0;
-  std::string events;  // what the tracer recorded, for a sanity check
+// What one run of the workload measured.
+struct Measured {
+  double throughput = 0.0;  // interrupts observed per second
+  double guest_p50_us = 0.0;  // its own median latency of signal-delivered guest interrupts
+  double wait_p50_us = 0.0;   // and of interrupted waits
 };
 
-// Runs the workload under a tracer started by `argv`: a warm-up workload
-// runs while the tracer starts, so that bpftrace sees its first event.
-Row run_traced(const TraceOptions& options, const std::string& name, const std::vector<std::string>& argv,
-               int marker_fd_index, const std::string& marker, double seconds) {
+Measured measure(const TraceOptions& options, double seconds) {
+  WorkloadConfig config;
+  config.threads = options.threads;
+  config.rate = options.rate;
+  config.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds));
+  WorkloadResult result = run_workload(config);
+  Measured measured;
+  measured.throughput = static_cast<double>(result.observed()) / std::chrono::duration<double>(result.elapsed).count();
+  measured.guest_p50_us = static_cast<double>(result[InterruptKind::guest_signal].latency.p50_ns) / 1e3;
+  measured.wait_p50_us = static_cast<double>(result[InterruptKind::waiting].latency.p50_ns) / 1e3;
+  return measured;
+}
+
+// One tracer's figures over the rounds.
+struct Row {
+  std::string name;
+  std::vector<double> startup_ms;
+  std::vector<double> attach_ms;  // as intr trace reports it: loading and attaching only
+  std::vector<double> throughput;
+  std::vector<double> change;  // relative to the round's run without a tracer
+  std::vector<double> guest_p50_us;
+  std::vector<double> wait_p50_us;
+  std::string recorded;        // what the tracer recorded in the last round
+};
+
+struct TracedRun {
+  double startup_ms = 0.0;
+  std::optional<double> attach_ms;
+  Measured measured;
+  std::string output;  // the tracer's stdout (and its first stdout lines)
+};
+
+// The "in X ms" figure of the line "intr trace: attached to ... in X ms".
+std::optional<double> reported_attach_ms(const std::string& text) {
+  std::size_t at = text.find(") in ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtod(text.c_str() + at + 5, nullptr);
+}
+
+// Runs the workload under a tracer started by `argv`. A warm-up workload
+// runs while the tracer starts, so that bpftrace, which prints nothing once
+// attached, sees the event that `marker` waits for. When the workload rate
+// is low, the first event follows the attach by up to one tick.
+TracedRun run_traced(const TraceOptions& options, const std::vector<std::string>& argv, bool marker_on_stdout,
+                     const std::string& marker, double seconds) {
   WorkloadConfig warm;
   warm.threads = options.threads;
-  warm.rate = saturating_rate;
+  warm.rate = options.rate;
   warm.duration = std::chrono::nanoseconds::zero();
   Workload warm_up(warm);
   warm_up.start();
   Clock::time_point begin = Clock::now();
   Child child = spawn(argv);
   std::string early;
-  std::optional<Clock::duration> startup =
-      wait_for_line(marker_fd_index == 1 ? child.out : child.err, marker, begin, early);
+  std::optional<Clock::duration> startup = wait_for_line(marker_on_stdout ? child.out : child.err, marker, begin, early);
   warm_up.stop();
   warm_up.join();
 
-  Row row{name, std::nullopt, 0.0, ""};
+  TracedRun run;
   if (startup) {
-    row.startup_ms = std::chrono::duration<double, std::milli>(*startup).count();
-    row.throughput = measure_throughput(options, seconds);
+    run.startup_ms = std::chrono::duration<double, std::milli>(*startup).count();
+    run.attach_ms = reported_attach_ms(early);
+    run.measured = measure(options, seconds);
   }
   kill(child.pid, SIGINT);
   std::string out = read_all(child.out);
   std::string err = read_all(child.err);
-  int status = 0;
-  waitpid(child.pid, &status, 0);
+  waitpid(child.pid, nullptr, 0);
   close(child.out);
   close(child.err);
-  if (!startup) {
-    throw TraceError(name + " did not start within 30 s; its output was:\n" + early + out + err);
-  }
-  row.events = marker_fd_index == 1 ? early + out : out;
-  return row;
+  if (!startup) throw TraceError(argv.front() + " did not start within 30 s; its output was:\n" + early + out + err);
+  run.output = marker_on_stdout ? early + out : out;
+  return run;
 }
 
 std::string self_path() {
@@ -189,54 +220,92 @@ bool bpftrace_usable(std::string& reason) {
   return true;
 }
 
-void print_rows(const std::vector<Row>& rows, double baseline) {
-  std::printf("%-34s %12s %14s %9s  %s\n", "tracer", "start-up", "interrupts/s", "vs none", "recorded");
+double median(std::vector<double> values) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  std::size_t middle = values.size() / 2;
+  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
+}
+
+std::string spread(const std::vector<double>& values, const char* format) {
+  if (values.empty()) return "-";
+  auto [low, high] = std::minmax_element(values.begin(), values.end());
+  char text[64];
+  std::snprintf(text, sizeof text, format, median(values), *low, *high);
+  return text;
+}
+
+void print_rows(const std::vector<Row>& rows, std::size_t rounds) {
+  std::printf("\nmedian of %zu rounds [min, max]\n", rounds);
+  std::printf("%-33s %-22s %-20s %-23s %-22s %-22s %-22s %s\n", "tracer", "start-up to attached", "load+attach (own)",
+              "interrupts/s", "vs none (same round)", "guest p50 (workload)", "wait p50 (workload)",
+              "recorded (last round)");
   for (const Row& row : rows) {
-    char startup[32] = "-";
-    if (row.startup_ms) std::snprintf(startup, sizeof startup, "%.1f ms", *row.startup_ms);
-    double change = (row.throughput / baseline - 1.0) * 100.0;
-    std::printf("%-34s %12s %14.0f %+8.1f%%  %s\n", row.name.c_str(), startup, row.throughput, change, row.events.c_str());
+    std::printf("%-33s %-22s %-20s %-23s %-22s %-22s %-22s %s\n", row.name.c_str(),
+                spread(row.startup_ms, "%.0f ms [%.0f, %.0f]").c_str(),
+                spread(row.attach_ms, "%.0f ms [%.0f, %.0f]").c_str(),
+                spread(row.throughput, "%.0f [%.0f, %.0f]").c_str(),
+                spread(row.change, "%+.1f%% [%+.1f, %+.1f]").c_str(),
+                spread(row.guest_p50_us, "%.1f us [%.1f, %.1f]").c_str(),
+                spread(row.wait_p50_us, "%.1f us [%.1f, %.1f]").c_str(), row.recorded.c_str());
   }
 }
 
 }  // namespace
 
 int run_trace_benchmark(const TraceOptions& options) {
+  constexpr std::size_t rounds = 3;
   double seconds = options.duration_seconds > 0.0 ? options.duration_seconds : 2.0;
   int signal = linux_signal::ensure_installed();
   pid_t self = getpid();
   std::string intr = self_path();
-  std::printf("intr trace --benchmark: %u worker threads, workload unthrottled, %.1f s per run, signal %d\n\n",
-              options.threads, seconds, signal);
-  std::fflush(stdout);
+  std::printf("intr trace --benchmark: %u worker threads, %.0f interrupts/s, %.1f s per run, %zu rounds, signal %d\n",
+              options.threads, options.rate, seconds, rounds, signal);
 
-  std::vector<Row> rows;
-  rows.push_back({"none", std::nullopt, measure_throughput(options, seconds), ""});
   std::vector<std::string> all_stages{intr, "trace", "-p", std::to_string(self), "--json", "--btf", options.btf_path};
-  Row full = run_traced(options, "intr trace (all stages)", all_stages, 2, "attached", seconds);
-  full.events = traced_count(full.events, "guest_total");
-  rows.push_back(full);
   std::vector<std::string> one_stage = all_stages;
   one_stage.insert(one_stage.end(), {"--stage", "generate_to_deliver"});
-  Row single = run_traced(options, "intr trace (generate_to_deliver)", one_stage, 2, "attached", seconds);
-  single.events = traced_count(single.events, "generate_to_deliver");
-  rows.push_back(single);
-
   std::string reason;
-  if (bpftrace_usable(reason)) {
-    std::vector<std::string> bpftrace{"bpftrace", "-e", bpftrace_program(signal, self)};
-    Row row = run_traced(options, "bpftrace (generate_to_deliver)", bpftrace, 1, "first event", seconds);
-    std::size_t at = row.events.find("@events: ");
-    row.events = at == std::string::npos ? "no count" : row.events.substr(at + 9, row.events.find('\n', at) - at - 9) +
-                                                           " generate_to_deliver";
-    rows.push_back(row);
-  } else {
-    std::printf("bpftrace skipped: %s\n", reason.c_str());
-  }
-  rows.push_back({"none (again)", std::nullopt, measure_throughput(options, seconds), ""});
+  bool with_bpftrace = bpftrace_usable(reason);
+  if (!with_bpftrace) std::printf("bpftrace skipped: %s\n", reason.c_str());
+  std::vector<std::string> bpftrace{"bpftrace", "-e", bpftrace_program(signal, self)};
 
-  double baseline = (rows.front().throughput + rows.back().throughput) / 2.0;
-  print_rows(rows, baseline);
+  std::vector<Row> rows(4);
+  rows[0].name = "none";
+  rows[1].name = "intr trace (all stages)";
+  rows[2].name = "intr trace (generate_to_deliver)";
+  rows[3].name = "bpftrace (generate_to_deliver)";
+  for (std::size_t round = 1; round <= rounds; ++round) {
+    std::printf("round %zu of %zu\n", round, rounds);
+    std::fflush(stdout);
+    Measured none = measure(options, seconds);
+    double baseline = none.throughput;
+    auto record = [&](Row& row, const Measured& measured) {
+      row.throughput.push_back(measured.throughput);
+      row.change.push_back((measured.throughput / baseline - 1.0) * 100.0);
+      row.guest_p50_us.push_back(measured.guest_p50_us);
+      row.wait_p50_us.push_back(measured.wait_p50_us);
+    };
+    record(rows[0], none);
+    auto add = [&](Row& row, const TracedRun& run, const std::string& recorded) {
+      row.startup_ms.push_back(run.startup_ms);
+      if (run.attach_ms) row.attach_ms.push_back(*run.attach_ms);
+      record(row, run.measured);
+      row.recorded = recorded;
+    };
+    TracedRun full = run_traced(options, all_stages, false, "attached", seconds);
+    add(rows[1], full, traced_count(full.output, "guest_total"));
+    TracedRun single = run_traced(options, one_stage, false, "attached", seconds);
+    add(rows[2], single, traced_count(single.output, "generate_to_deliver"));
+    if (with_bpftrace) {
+      TracedRun run = run_traced(options, bpftrace, true, "first event", seconds);
+      std::size_t at = run.output.find("@events: ");
+      std::string count = at == std::string::npos ? "no count" : run.output.substr(at + 9, run.output.find('\n', at) - at - 9);
+      add(rows[3], run, count + " generate_to_deliver");
+    }
+  }
+  if (!with_bpftrace) rows.pop_back();
+  print_rows(rows, rounds);
   return exit_ok;
 }
 

@@ -184,19 +184,21 @@ Stop run_loop(trace::Tracer& tracer, Printer& printer, const TerminationSignals&
     Clock::time_point wake = Clock::time_point::max();
     if (deadline) wake = *deadline;
     if (interval_seconds > 0.0) wake = std::min(wake, next_interval);
-    int timeout_ms = 1000;
+    // The ring buffer wakes the loop only when a quarter full, so the loop
+    // drains it on this timer too.
+    long long timeout_ms = trace::Tracer::drain_interval.count();
     if (wake != Clock::time_point::max()) {
       auto left = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
-      timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 1000));
+      timeout_ms = std::clamp<long long>(left, 0, timeout_ms);
     }
 
     pollfd fds[3] = {{signals.fd(), POLLIN, 0}, {tracer.event_fd(), POLLIN, 0}, {process_fd, POLLIN, 0}};
-    int ready = ::poll(fds, 3, timeout_ms);  // negative fds are skipped
+    int ready = ::poll(fds, 3, static_cast<int>(timeout_ms));  // negative fds are skipped
     if (ready < 0) {
       if (errno == EINTR) continue;
       throw TraceError(std::string("poll failed: ") + std::strerror(errno));
     }
-    if (fds[1].revents & POLLIN) tracer.poll(std::chrono::milliseconds(0));
+    tracer.drain();
     if (fds[0].revents & POLLIN) {
       if (int signal = signals.take(); signal != 0) return {StopReason::signal, signal};
     }
