@@ -140,12 +140,16 @@ struct Wait : Command {
     if (timeout == Timeout::tiny) context = context.with_timeout(tiny_timeout);
     if (timeout == Timeout::long_one) context = context.with_timeout(long_timeout);
 
-    bool first_call = true;
+    // The core may call the predicate once in host code before it starts
+    // waiting; the inner steps run on the first call inside the wait, and
+    // the predicate reports ready only after them.
+    bool inner_done = false;
     std::uint32_t word_inside = 0;
     std::vector<bool> results_match;
     intr::WaitResult result = context.wait_until([&] {
-      if (first_call) {
-        first_call = false;
+      if (intr::model::state_of(sut.state.word()) == State::running_in_host) return false;
+      if (!inner_done) {
+        inner_done = true;
         for (std::size_t i = 0; i < inner.size(); ++i) {
           Action expected = expected_actions[i];
           switch (inner[i]) {

@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <functional>
+#include <poll.h>
 #include <spawn.h>
 #include <string>
 #include <sys/wait.h>
@@ -59,10 +59,12 @@ inline void spin_for(int iterations) {
   for (int i = 0; i < iterations; ++i) std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
-// How a child process ended and what it wrote to stderr.
+// How a child process ended and what it wrote to stderr (and, for
+// run_program(), to stdout).
 struct ChildResult {
   int status = 0;
   std::string error_output;
+  std::string output;
 
   bool aborted() const { return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT; }
   bool exited_with(int code) const { return WIFEXITED(status) && WEXITSTATUS(status) == code; }
@@ -121,8 +123,34 @@ inline ChildResult run_in_child(const std::function<void()>& body) {
   return result;
 }
 
-// Runs `program` with `arguments`, the current environment plus `extra_environment`
-// ("NAME=value" entries), and returns how it ended and its stderr.
+// Reads two pipes until both reach end of file, and closes them.
+inline void read_both(int first_fd, std::string& first, int second_fd, std::string& second) {
+  pollfd fds[2] = {{first_fd, POLLIN, 0}, {second_fd, POLLIN, 0}};
+  std::string* texts[2] = {&first, &second};
+  int open_count = 2;
+  while (open_count > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      ssize_t count = read(fds[i].fd, buffer, sizeof buffer);
+      if (count > 0) {
+        texts[i]->append(buffer, static_cast<std::size_t>(count));
+      } else if (count == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_count;
+      }
+    }
+  }
+}
+
+// Runs `program` with `arguments`, the current environment plus
+// `extra_environment` ("NAME=value" entries), and returns how it ended, its
+// stdout and its stderr.
 inline ChildResult run_program(const std::string& program, const std::vector<std::string>& arguments,
                                const std::vector<std::string>& extra_environment = {}) {
   std::vector<char*> argv;
@@ -137,37 +165,49 @@ inline ChildResult run_program(const std::string& program, const std::vector<std
   for (std::string& entry : environment_text) envp.push_back(entry.data());
   envp.push_back(nullptr);
 
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) std::abort();
+  int error_pipe[2];
+  int output_pipe[2];
+  if (pipe2(error_pipe, O_CLOEXEC) != 0 || pipe2(output_pipe, O_CLOEXEC) != 0) std::abort();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, error_pipe[1], STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, output_pipe[1], STDOUT_FILENO);
   pid_t child = 0;
   int error = posix_spawn(&child, program.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  close(pipe_fds[1]);
+  close(error_pipe[1]);
+  close(output_pipe[1]);
   ChildResult result;
   if (error != 0) {
-    close(pipe_fds[0]);
+    close(error_pipe[0]);
+    close(output_pipe[0]);
     result.status = -1;
     result.error_output = "posix_spawn(" + program + ") failed: " + std::strerror(error);
     return result;
   }
-  result.error_output = read_all(pipe_fds[0]);
+  read_both(error_pipe[0], result.error_output, output_pipe[0], result.output);
   result.status = wait_for_child(child);
   return result;
 }
 
 // The scheduler state letter of thread `tid` of this process ('R', 'S', ...),
-// or '?' when it cannot be read.
+// or '?' when it cannot be read. Does not allocate, so that the allocation
+// test may call it.
 inline char thread_run_state(pid_t tid) {
-  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return '?';
+  char text[512];
+  ssize_t length = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (length <= 0) return '?';
+  text[length] = '\0';
   // The command name in brackets may contain spaces; the state follows the
-  // last closing bracket.
-  std::size_t bracket = text.rfind(')');
-  if (bracket == std::string::npos || bracket + 2 >= text.size()) return '?';
-  return text[bracket + 2];
+  // last closing bracket and a space.
+  const char* bracket = std::strrchr(text, ')');
+  if (bracket == nullptr || bracket + 2 >= text + length) return '?';
+  return bracket[2];
 }
 
 // Polls `condition` until it returns true or `timeout` passes; returns its

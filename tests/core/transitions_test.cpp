@@ -60,6 +60,12 @@ bool in_guest(std::uint32_t word) {
   return state == State::running_in_guest || state == State::interrupted_guest;
 }
 
+// The core may call a ready predicate once in host code before it starts
+// waiting, so the predicates below act only once the word leaves host state.
+bool inside_wait(const Fixture& fixture) {
+  return intr::model::state_of(fixture.word()) != State::running_in_host;
+}
+
 // Applies an event that the owning thread can cause with one API call in
 // the current state, and records what happened.
 Observation fire(Fixture& fixture, Event event) {
@@ -70,6 +76,7 @@ Observation fire(Fixture& fixture, Event event) {
   switch (event) {
     case Event::start_wait:
       fixture.state.context().wait_until([&] {
+        if (!inside_wait(fixture)) return false;
         observation.after = fixture.word();
         return true;
       });
@@ -129,6 +136,7 @@ void in_state(Fixture& fixture, State state, bool pending, Body&& body) {
       if (pending) fixture.handle.interrupt();
       bool done = false;
       fixture.state.context().wait_until([&] {
+        if (!inside_wait(fixture)) return false;
         if (!done) {
           done = true;
           if (state == State::woken) fixture.waker.wake();
@@ -158,16 +166,19 @@ Observation drive_inside_core(Fixture& fixture, State state, bool pending, Event
   Observation observation;
   if (event == Event::rearm_wait && state == State::waiting) {
     // A futex wait that times out returns with the word still `waiting`.
+    // The interrupt check runs just before the futex call, so a ready call
+    // after it comes after the re-arm.
     for (auto timeout = std::chrono::milliseconds(2); !observation.observed; timeout *= 2) {
-      int calls = 0;
+      bool blocked = false;
       fixture.state.context()
           .with_timeout(timeout)
           .with_check_for_interrupt([&] {
+            blocked = true;
             observation.before = fixture.word();
             return false;
           })
           .wait_until([&] {
-            if (++calls == 2) {
+            if (blocked) {
               observation.after = fixture.word();
               observation.observed = true;
             }
@@ -177,9 +188,10 @@ Observation drive_inside_core(Fixture& fixture, State state, bool pending, Event
   } else if (event == Event::rearm_wait && state == State::woken) {
     // A wake (or, with the pending bit, an interrupt) just before the futex
     // call makes the call return at once with the word `woken`.
-    int calls = 0;
+    bool blocked = false;
     fixture.state.context()
         .with_check_for_interrupt([&] {
+          blocked = true;
           if (pending) {
             fixture.handle.interrupt();
           } else {
@@ -189,7 +201,7 @@ Observation drive_inside_core(Fixture& fixture, State state, bool pending, Event
           return false;
         })
         .wait_until([&] {
-          if (++calls < 2) return false;
+          if (!blocked) return false;
           observation.after = fixture.word();
           observation.observed = true;
           return true;

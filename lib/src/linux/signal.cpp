@@ -9,9 +9,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
+#include <linux/futex.h>
 #include <mutex>
 #include <pthread.h>
 #include <string>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -89,17 +92,56 @@ int choose_signal() {
 }
 
 #if defined(__x86_64__)
+// Whether a guest may see system call `number` fail with EINTR without
+// having run: the call can block, and its manual page lists EINTR, so its
+// callers already handle that error. Every other call runs normally even when
+// the signal lands on its `syscall` instruction, because skipping it would
+// break callers that never expect EINTR: getpid() would return -4, a futex
+// wake from pthread_mutex_unlock() would be lost, and a skipped rt_sigreturn
+// (the return path of any other signal handler) would crash the thread.
+// Only a switch on numbers and registers, so it is async-signal-safe.
+bool fails_with_eintr(greg_t number, const greg_t* registers) {
+  switch (number) {
+    case SYS_futex: {
+      // Only the waiting operations; a wake must never be skipped.
+      auto operation = registers[REG_RSI] & FUTEX_CMD_MASK;
+      return operation == FUTEX_WAIT || operation == FUTEX_WAIT_BITSET || operation == FUTEX_WAIT_REQUEUE_PI;
+    }
+    case SYS_fcntl:
+      return registers[REG_RSI] == F_SETLKW || registers[REG_RSI] == F_OFD_SETLKW;
+    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:
+    case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_pwritev: case SYS_pwritev2:
+    case SYS_open: case SYS_openat: case SYS_openat2:
+    case SYS_sendfile: case SYS_splice: case SYS_tee: case SYS_vmsplice:
+    case SYS_accept: case SYS_accept4: case SYS_connect:
+    case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg:
+    case SYS_sendto: case SYS_sendmsg: case SYS_sendmmsg:
+    case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
+    case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+    case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_pause:
+    case SYS_rt_sigsuspend: case SYS_rt_sigtimedwait:
+    case SYS_wait4: case SYS_waitid: case SYS_flock:
+    case SYS_msgrcv: case SYS_msgsnd: case SYS_semop: case SYS_semtimedop:
+    case SYS_mq_timedsend: case SYS_mq_timedreceive:
+    case SYS_io_getevents: case SYS_io_pgetevents:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Makes an interrupted or about-to-restart `syscall` instruction return
 // -EINTR. When the kernel restarts a system call for an SA_RESTART handler it
 // rewinds RIP to the `syscall` instruction and restores RAX to the call
 // number before the handler runs; a call that has not started yet looks the
 // same. Either way the call has had no effect, so skipping it with EINTR is
-// what a non-restarting handler would have produced.
+// what a non-restarting handler would have produced, for the calls that
+// fails_with_eintr() accepts.
 void break_system_call(void* context) {
   auto* user_context = static_cast<ucontext_t*>(context);
   greg_t* registers = user_context->uc_mcontext.gregs;
   const auto* instruction = reinterpret_cast<const unsigned char*>(registers[REG_RIP]);
-  if (instruction[0] == 0x0f && instruction[1] == 0x05) {
+  if (instruction[0] == 0x0f && instruction[1] == 0x05 && fails_with_eintr(registers[REG_RAX], registers)) {
     registers[REG_RAX] = -EINTR;
     registers[REG_RIP] += 2;
   }
@@ -122,7 +164,10 @@ extern "C" void on_interrupt_signal(int signal_number, siginfo_t* info, void* co
     return;
   }
   ThreadLocals& locals = thread_locals;
-  ++locals.signals_received;
+  // Only this thread's handler writes the count, and the signal is blocked
+  // while its handler runs, so a relaxed load and store cannot lose a count.
+  locals.signals_received.store(locals.signals_received.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_relaxed);
   // Acquire: pairs with the interrupter's seq_cst write of interrupted_guest.
   std::uint32_t word = locals.word->load(std::memory_order_acquire);
   INTR_PROBE2(handler_entered, signal_number, word);
@@ -134,7 +179,7 @@ extern "C" void on_interrupt_signal(int signal_number, siginfo_t* info, void* co
     return;
   }
   accepted_count.fetch_add(1, std::memory_order_relaxed);
-  if (locals.break_system_calls > 0) break_system_call(context);
+  if (locals.break_system_calls.load(std::memory_order_relaxed) > 0) break_system_call(context);
   errno = saved_errno;
 }
 

@@ -43,7 +43,8 @@ void futex_wake_all(std::atomic<std::uint32_t>& word) {
 void ensure_alternate_stack() {
   stack_t current{};
   if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
-  std::size_t size = std::max<std::size_t>(static_cast<std::size_t>(sysconf(_SC_MINSIGSTKSZ)) * 4, 64 * 1024);
+  long minimum = sysconf(_SC_MINSIGSTKSZ);
+  std::size_t size = std::max<std::size_t>(minimum > 0 ? static_cast<std::size_t>(minimum) * 4 : 0, 64 * 1024);
   void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (memory == MAP_FAILED) {
     throw SignalError("intr: cannot map an alternate signal stack of " + std::to_string(size) +
@@ -61,8 +62,15 @@ void ensure_alternate_stack() {
   thread_locals.alternate_stack_size = size;
 }
 
+// Unmaps the alternate stack that ensure_alternate_stack() mapped. It stays
+// installed (and mapped) if the program has replaced it in the meantime.
 void remove_alternate_stack() {
   if (thread_locals.alternate_stack == nullptr) return;
+  stack_t current{};
+  if (sigaltstack(nullptr, &current) != 0 || current.ss_sp != thread_locals.alternate_stack) {
+    thread_locals.alternate_stack = nullptr;
+    return;
+  }
   stack_t disable{};
   disable.ss_flags = SS_DISABLE;
   sigaltstack(&disable, nullptr);
@@ -118,6 +126,14 @@ void LinuxPlatform::attach_thread(ThreadRecord& record, Word& word, GuestDeliver
 }
 
 void LinuxPlatform::detach_thread(ThreadRecord& record) {
+  if (thread_locals.record != &record) {
+    char message[200];
+    std::snprintf(message, sizeof message,
+                  "intr: contract violation: a WaitState created on thread %d was destroyed on thread %d; "
+                  "destroy it on the thread that created it",
+                  static_cast<int>(record.tid), static_cast<int>(gettid()));
+    contract_violation(message);
+  }
   thread_locals.word = &linux_detail::host_word;
   thread_locals.record = nullptr;
   // Acq_rel: the release half publishes the exit to has_exited(); the
@@ -140,6 +156,9 @@ void LinuxPlatform::release_thread(ThreadRecord& record) {
   }
 }
 
+// Returns false only when the thread is gone (ESRCH). Any other failure, such
+// as EAGAIN when the queue of real-time signals is full, leaves a live
+// thread whose state word already shows the interrupt to its next poll.
 bool LinuxPlatform::interrupt_thread(ThreadRecord& record) {
   if (record.delivery == GuestDelivery::polling) return !has_exited(record);
   int signal_number = linux_detail::current_signal();
@@ -147,7 +166,7 @@ bool LinuxPlatform::interrupt_thread(ThreadRecord& record) {
     // A thread pidfd names exactly this thread for as long as the fd is
     // open, so no guard is needed: a dead thread makes the call fail.
     INTR_PROBE2(signal_sent, record.tid, signal_number);
-    return syscall(SYS_pidfd_send_signal, record.pidfd, signal_number, nullptr, 0) == 0;
+    return syscall(SYS_pidfd_send_signal, record.pidfd, signal_number, nullptr, 0) == 0 || errno != ESRCH;
   }
   // Acquire: if the exited bit is clear here, the detaching thread will see
   // this increment and wait for the matching decrement.
@@ -155,7 +174,7 @@ bool LinuxPlatform::interrupt_thread(ThreadRecord& record) {
   bool alive = (guard & exited_bit) == 0;
   if (alive) {
     INTR_PROBE2(signal_sent, record.tid, signal_number);
-    alive = syscall(SYS_tgkill, getpid(), record.tid, signal_number) == 0;
+    alive = syscall(SYS_tgkill, getpid(), record.tid, signal_number) == 0 || errno != ESRCH;
   }
   // Release: the detaching thread's acquire load sees tgkill() as finished.
   std::uint32_t after = record.guard.fetch_sub(1, std::memory_order_release) - 1;
