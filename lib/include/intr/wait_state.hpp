@@ -147,6 +147,11 @@ constexpr const char* misuse_hint(model::Event event, model::State state) {
     case Event::guest_not_ready:
       return "finish_running_guest without prepare_to_run_guest";
     case Event::end_wait:
+      // ~WaitState() reports guest states as end_wait; the wait loop cannot
+      // reach them.
+      if (state == State::running_in_guest || state == State::interrupted_guest)
+        return "a WaitState destroyed inside guest code; call finish_running_guest() first";
+      [[fallthrough]];
     case Event::rearm_wait:
       return "the wait loop found its state word changed by another owner";
     default:
