@@ -92,12 +92,12 @@ class SampleBuffer {
   std::atomic<std::uint64_t> count_{0};
 };
 
-// What the watchdog and one worker share. On its own cache line so that
-// workers do not slow each other down.
+// The state that the watchdog shares with one worker, on its own cache line
+// so that workers do not slow each other down.
 struct alignas(64) WorkerSlot {
   // Guards handle, waker and delivery. The worker replaces its WaitState
-  // under it, and the watchdog holds it across interrupt(), so no request
-  // reaches a WaitState that is being destroyed.
+  // under it, and the watchdog keeps it locked across interrupt(), so no
+  // request reaches a WaitState that is being destroyed.
   std::mutex mutex;
   std::optional<ThreadHandle<>> handle;
   std::optional<Waker<>> waker;
@@ -194,8 +194,8 @@ struct Workload::Impl {
   std::int64_t last_tick_ns = 0;
   unsigned next_worker = 0;
 
-  // stop() sets stop_requested; the watchdog then sets stopping, which
-  // tells the workers to leave after their current activity.
+  // stop() sets stop_requested. The watchdog then sets stopping, and the
+  // workers leave after their current activity.
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> stopping{false};
   std::atomic<unsigned> live_workers{0};
@@ -471,8 +471,8 @@ void Workload::start() {
       } catch (const std::exception& e) {
         impl.fail("worker " + std::to_string(i) + ": " + e.what());
       }
-      // Release: the watchdog's acquire load sees this worker's last
-      // observation before it stops interrupting.
+      // Release: the watchdog's acquire load orders this worker's last
+      // observation before the watchdog stops interrupting.
       impl.live_workers.fetch_sub(1, std::memory_order_release);
     });
   }

@@ -1,12 +1,13 @@
 // A built-in workload that drives every interrupt path of intr with real
 // threads. `intr demo` prints what it measured; `intr trace` traces it.
 //
-// Worker threads cycle through four activities, each of which runs until an
-// interrupt ends it (or a 50 ms safety limit passes): an interruptible wait
-// whose predicate is never true, a wait that the watchdog ends with a Waker,
-// a cooperative guest loop that polls intr::this_thread::interrupt_requested()
-// (blocked in ppoll() or spinning), and host code that polls
-// WaitState::interrupt_pending(). After every round of the four a worker
+// Worker threads cycle through four activities. Each runs until an interrupt
+// ends it, or until a 50 ms safety limit passes:
+//  - an interruptible wait whose predicate is never true;
+//  - a wait that the watchdog ends with a Waker;
+//  - a cooperative guest loop that polls this_thread::interrupt_requested(),
+//    blocked in ppoll() or spinning;
+//  - host code that polls WaitState::interrupt_pending(). After every round of the four a worker
 // replaces its WaitState with one of the other guest delivery mode, so both
 // signal and polling delivery run on every worker.
 //
@@ -27,8 +28,8 @@
 
 namespace intr::tools {
 
-// What interrupt() found its target doing, from its InterruptResult and the
-// worker's guest delivery mode.
+// The state in which interrupt() found its target, from its InterruptResult
+// and the worker's guest delivery mode.
 enum class InterruptKind : std::uint8_t {
   waiting,        // in an interruptible wait: the futex was woken
   guest_signal,   // in guest code with signal delivery: the signal was sent
