@@ -452,9 +452,8 @@ class WaitContext {
   // Blocks until ready() returns true (ready), the deadline passes
   // (timed_out) or an interrupt is requested (interrupted), checked in that
   // order each time the thread wakes. A deadline that has passed reports
-  // timed_out even with an interrupt pending. ready() runs on this thread,
-  // once in host state and then with the state `waiting`, and must not wait
-  // or run guest code.
+  // timed_out even with an interrupt pending. ready() runs on this thread
+  // with the state `waiting` and must not wait or run guest code.
   template <class Ready>
   WaitResult wait_until(Ready&& ready) {
     return state_->wait(deadline_, check_, ready);
@@ -594,14 +593,6 @@ class WaitState {
 
   template <class Check, class Ready>
   WaitResult wait(const std::optional<Instant>& deadline, Check& check, Ready& ready) {
-    // A condition that already holds needs no wait, as in
-    // std::condition_variable::wait(lock, pred); ready() also wins over a
-    // deadline and an interrupt in the loop. Relaxed: only this thread moves
-    // the word out of running_in_host, so the load still tells a legal call
-    // from a wait inside a wait or inside guest code, which go on to abort.
-    if (model::state_of(block_->word.load(std::memory_order_relaxed)) == model::State::running_in_host && ready()) {
-      return WaitResult::ready;
-    }
     // Seq_cst: the store of `waiting` must precede, in the single total
     // order, the reads of the caller's condition in ready() and check().
     detail::apply<P>(block_->word, model::Event::start_wait,
