@@ -28,4 +28,6 @@ trap cleanup EXIT
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
 echo "bpftrace: $(bpftrace --version 2>/dev/null || echo missing)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$intr" trace --benchmark -d "$seconds" --rate "$rate"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

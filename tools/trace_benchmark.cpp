@@ -122,6 +122,7 @@ struct Row {
   std::string name;
   std::vector<double> startup_ms;
   std::vector<double> attach_ms;  // as intr trace reports it: loading and attaching only
+  std::vector<double> attach_cpu_ms;  // the CPU time of that
   std::vector<double> throughput;
   std::vector<double> change;  // relative to the round's run without a tracer
   std::vector<double> guest_p50_us;
@@ -132,15 +133,17 @@ struct Row {
 struct TracedRun {
   double startup_ms = 0.0;
   std::optional<double> attach_ms;
+  std::optional<double> attach_cpu_ms;
   Measured measured;
   std::string output;  // the tracer's stdout (and its first stdout lines)
 };
 
-// The "in X ms" figure of the line "intr trace: attached to ... in X ms".
-std::optional<double> reported_attach_ms(const std::string& text) {
-  std::size_t at = text.find(") in ");
+// A figure of the line "intr trace: attached to ... in X ms (Y ms of CPU)":
+// the number after `prefix`.
+std::optional<double> reported_ms(const std::string& text, const std::string& prefix) {
+  std::size_t at = text.find(prefix);
   if (at == std::string::npos) return std::nullopt;
-  return std::strtod(text.c_str() + at + 5, nullptr);
+  return std::strtod(text.c_str() + at + prefix.size(), nullptr);
 }
 
 // Runs the workload under a tracer started by `argv`. A warm-up workload
@@ -165,7 +168,8 @@ TracedRun run_traced(const TraceOptions& options, const std::vector<std::string>
   TracedRun run;
   if (startup) {
     run.startup_ms = std::chrono::duration<double, std::milli>(*startup).count();
-    run.attach_ms = reported_attach_ms(early);
+    run.attach_ms = reported_ms(early, ") in ");
+    run.attach_cpu_ms = reported_ms(early, " ms (");
     run.measured = measure(options, seconds);
   }
   kill(child.pid, SIGINT);
@@ -237,13 +241,14 @@ std::string spread(const std::vector<double>& values, const char* format) {
 
 void print_rows(const std::vector<Row>& rows, std::size_t rounds) {
   std::printf("\nmedian of %zu rounds [min, max]\n", rounds);
-  std::printf("%-33s %-22s %-20s %-23s %-22s %-22s %-22s %s\n", "tracer", "start-up to attached", "load+attach (own)",
-              "interrupts/s", "vs none (same round)", "guest p50 (workload)", "wait p50 (workload)",
-              "recorded (last round)");
+  std::printf("%-33s %-22s %-20s %-20s %-23s %-22s %-22s %-22s %s\n", "tracer", "start-up to attached",
+              "load+attach (own)", "load+attach CPU", "interrupts/s", "vs none (same round)", "guest p50 (workload)",
+              "wait p50 (workload)", "recorded (last round)");
   for (const Row& row : rows) {
-    std::printf("%-33s %-22s %-20s %-23s %-22s %-22s %-22s %s\n", row.name.c_str(),
+    std::printf("%-33s %-22s %-20s %-20s %-23s %-22s %-22s %-22s %s\n", row.name.c_str(),
                 spread(row.startup_ms, "%.0f ms [%.0f, %.0f]").c_str(),
                 spread(row.attach_ms, "%.0f ms [%.0f, %.0f]").c_str(),
+                spread(row.attach_cpu_ms, "%.0f ms [%.0f, %.0f]").c_str(),
                 spread(row.throughput, "%.0f [%.0f, %.0f]").c_str(),
                 spread(row.change, "%+.1f%% [%+.1f, %+.1f]").c_str(),
                 spread(row.guest_p50_us, "%.1f us [%.1f, %.1f]").c_str(),
@@ -254,7 +259,7 @@ void print_rows(const std::vector<Row>& rows, std::size_t rounds) {
 }  // namespace
 
 int run_trace_benchmark(const TraceOptions& options) {
-  constexpr std::size_t rounds = 3;
+  constexpr std::size_t rounds = 5;
   double seconds = options.duration_seconds > 0.0 ? options.duration_seconds : 2.0;
   int signal = linux_signal::ensure_installed();
   pid_t self = getpid();
@@ -290,6 +295,7 @@ int run_trace_benchmark(const TraceOptions& options) {
     auto add = [&](Row& row, const TracedRun& run, const std::string& recorded) {
       row.startup_ms.push_back(run.startup_ms);
       if (run.attach_ms) row.attach_ms.push_back(*run.attach_ms);
+      if (run.attach_cpu_ms) row.attach_cpu_ms.push_back(*run.attach_cpu_ms);
       record(row, run.measured);
       row.recorded = recorded;
     };

@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <fstream>
 #include <optional>
@@ -87,19 +88,31 @@ trace::TracerOptions tracer_options(const TraceOptions& options, pid_t process) 
   return chosen;
 }
 
-// A Tracer and the time its constructor took, which is the start-up time.
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
+
+// A Tracer and the time its constructor took, which is the start-up time,
+// in wall-clock time and in CPU time of this thread (the kernel's verifier
+// included). On a busy machine the first grows and the second does not.
 struct AttachedTracer {
   std::unique_ptr<trace::Tracer> tracer;
   std::chrono::nanoseconds startup{0};
+  std::chrono::nanoseconds startup_cpu{0};
 };
 
 AttachedTracer attach(const trace::TracerOptions& chosen, const char* target) {
   Clock::time_point begin = Clock::now();
-  AttachedTracer attached{std::make_unique<trace::Tracer>(chosen), {}};
+  std::chrono::nanoseconds cpu_begin = thread_cpu_time();
+  AttachedTracer attached{std::make_unique<trace::Tracer>(chosen), {}, {}};
   attached.startup = Clock::now() - begin;
-  std::fprintf(stderr, "intr trace: attached to %s (%.*s) in %.1f ms; Ctrl-C to end\n", target,
+  attached.startup_cpu = thread_cpu_time() - cpu_begin;
+  std::fprintf(stderr, "intr trace: attached to %s (%.*s) in %.1f ms (%.1f ms of CPU); Ctrl-C to end\n", target,
                static_cast<int>(attached.tracer->attach_mode().size()), attached.tracer->attach_mode().data(),
-               std::chrono::duration<double, std::milli>(attached.startup).count());
+               std::chrono::duration<double, std::milli>(attached.startup).count(),
+               std::chrono::duration<double, std::milli>(attached.startup_cpu).count());
   return attached;
 }
 
@@ -107,7 +120,8 @@ AttachedTracer attach(const trace::TracerOptions& chosen, const char* target) {
 // their sum for the SVG picture.
 class Printer {
  public:
-  Printer(const TraceOptions& options, std::chrono::nanoseconds startup) : options_(options), startup_(startup) {}
+  Printer(const TraceOptions& options, const AttachedTracer& attached)
+      : options_(options), startup_(attached.startup), startup_cpu_(attached.startup_cpu) {}
 
   void interval(trace::Tracer& tracer) { print(tracer.report(true), nullptr); }
 
@@ -126,6 +140,7 @@ class Printer {
     if (options_.json) {
       nlohmann::json document = trace::to_json(report);
       document["startup_ns"] = startup_.count();
+      document["startup_cpu_ns"] = startup_cpu_.count();
       if (options_.interval_seconds > 0.0) document["interval"] = printed_;
       if (extra != nullptr) document.update(*extra);
       std::printf("%s\n", document.dump().c_str());
@@ -150,6 +165,7 @@ class Printer {
 
   const TraceOptions& options_;
   std::chrono::nanoseconds startup_;
+  std::chrono::nanoseconds startup_cpu_;
   std::optional<trace::Report> total_;
   int printed_ = 0;
 };
@@ -234,7 +250,7 @@ int trace_process(const TraceOptions& options, const TerminationSignals& signals
   if (process_fd < 0) throw TraceError("process " + std::to_string(pid) + " cannot be watched: pidfd_open failed: " + std::strerror(errno));
   std::string target = "process " + std::to_string(pid);
   AttachedTracer attached = attach(tracer_options(options, pid), target.c_str());
-  Printer printer(options, attached.startup);
+  Printer printer(options, attached);
   Stop stop = run_loop(*attached.tracer, printer, signals, process_fd, options.duration_seconds, options.interval_seconds);
   close(process_fd);
   report_signal(stop);
@@ -301,7 +317,7 @@ int trace_command(const TraceOptions& options, const TerminationSignals& signals
   if (write(gate, &go, 1) != 1) throw TraceError(std::string("starting the command failed: ") + std::strerror(errno));
   close(gate);
 
-  Printer printer(options, attached->startup);
+  Printer printer(options, *attached);
   Stop stop = run_loop(*attached->tracer, printer, signals, process_fd, options.duration_seconds, options.interval_seconds);
   close(process_fd);
   report_signal(stop);
@@ -352,7 +368,7 @@ int trace_workload(const TraceOptions& options, const TerminationSignals& signal
   config.duration = std::chrono::nanoseconds::zero();  // until stop()
   Workload workload(config);
   AttachedTracer attached = attach(tracer_options(options, getpid()), "the built-in workload");
-  Printer printer(options, attached.startup);
+  Printer printer(options, attached);
   workload.start();
   double seconds = options.duration_seconds > 0.0 ? options.duration_seconds : default_workload_seconds;
   Stop stop;
