@@ -7,7 +7,9 @@
 int main(int argc, char** argv) {
   CLI::App app{"intr: interruptible threads for C++, with a model checker and a latency tracer", "intr"};
   app.set_version_flag("--version", INTR_VERSION);
-  app.require_subcommand(1);
+  // At most one. Requiring exactly one would make CLI11 report a mistyped
+  // subcommand as a missing one; this way it names the unexpected word.
+  app.require_subcommand(0, 1);
   app.fallthrough(false);
 
   intr::tools::Action action;
@@ -36,7 +38,11 @@ int main(int argc, char** argv) {
   }
 
   try {
-    return action ? action() : intr::tools::exit_usage;
+    if (!action) {
+      std::fprintf(stderr, "intr: a subcommand is required\nRun with --help for the list.\n");
+      return intr::tools::exit_usage;
+    }
+    return action();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "intr: %s\n", e.what());
     return intr::tools::exit_property_failed;

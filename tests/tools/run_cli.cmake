@@ -1,0 +1,143 @@
+# Runs a program and checks its exit code and its output. ctest calls it as
+#
+#   cmake -DPROGRAM=<path> -DARGS=<a|b|c> -DEXIT_CODE=<n>
+#         [-DSTDOUT_REGEX=<re>] [-DSTDERR_REGEX=<re>] [-DCHECK=<name>]
+#         -P run_cli.cmake
+#
+# ARGS separates the program's arguments with "|". CHECK names an extra
+# check of stdout: demo_table, demo_json or bench_json.
+cmake_minimum_required(VERSION 3.25)
+
+function(fail message)
+  message(FATAL_ERROR "${message}\n--- stdout:\n${output}\n--- stderr:\n${errors}")
+endfunction()
+
+# Fails unless the JSON value at the path in ARGN exists and has `type`.
+function(require_json json type)
+  string(JSON actual ERROR_VARIABLE error TYPE "${json}" ${ARGN})
+  if(error)
+    fail("JSON member ${ARGN} is missing: ${error}")
+  endif()
+  if(NOT actual STREQUAL type)
+    fail("JSON member ${ARGN} is ${actual}, expected ${type}")
+  endif()
+endfunction()
+
+function(json_get out json)
+  string(JSON value ERROR_VARIABLE error GET "${json}" ${ARGN})
+  if(error)
+    fail("JSON member ${ARGN} is missing: ${error}")
+  endif()
+  set(${out} "${value}" PARENT_SCOPE)
+endfunction()
+
+# The table ends with "requested N, observed N"; both must be equal and N > 0.
+function(check_demo_table)
+  if(NOT output MATCHES "requested ([0-9]+), observed ([0-9]+)")
+    fail("the demo table has no 'requested N, observed M' line")
+  endif()
+  if(NOT CMAKE_MATCH_1 EQUAL CMAKE_MATCH_2)
+    fail("requested ${CMAKE_MATCH_1} differs from observed ${CMAKE_MATCH_2}")
+  endif()
+  if(CMAKE_MATCH_1 EQUAL 0)
+    fail("the demo requested no interrupts")
+  endif()
+  foreach(kind waiting guest_signal guest_polling host)
+    if(NOT output MATCHES "\n${kind} +[0-9]+ +[0-9]+ ")
+      fail("the demo table has no row for ${kind}")
+    endif()
+  endforeach()
+endfunction()
+
+function(check_demo_json)
+  foreach(key threads duration_s rate_per_s elapsed_s requested observed lost wakes signals_accepted signals_late
+              send_failures skipped_ticks)
+    require_json("${output}" NUMBER ${key})
+  endforeach()
+  require_json("${output}" ARRAY kinds)
+  string(JSON count LENGTH "${output}" kinds)
+  if(NOT count EQUAL 4)
+    fail("kinds has ${count} entries, expected 4")
+  endif()
+
+  set(expected_kinds waiting guest_signal guest_polling host)
+  set(interrupt_sum 0)
+  foreach(index RANGE 3)
+    list(GET expected_kinds ${index} expected_kind)
+    require_json("${output}" STRING kinds ${index} kind)
+    json_get(kind "${output}" kinds ${index} kind)
+    if(NOT kind STREQUAL expected_kind)
+      fail("kinds[${index}] is ${kind}, expected ${expected_kind}")
+    endif()
+    foreach(key interrupts observed samples p50_ns p99_ns max_ns)
+      require_json("${output}" NUMBER kinds ${index} ${key})
+    endforeach()
+    json_get(interrupts "${output}" kinds ${index} interrupts)
+    json_get(observed "${output}" kinds ${index} observed)
+    if(NOT interrupts EQUAL observed)
+      fail("${kind}: ${interrupts} interrupts but ${observed} observed")
+    endif()
+    math(EXPR interrupt_sum "${interrupt_sum} + ${interrupts}")
+  endforeach()
+
+  json_get(requested "${output}" requested)
+  json_get(observed "${output}" observed)
+  json_get(lost "${output}" lost)
+  if(NOT requested EQUAL observed OR NOT lost EQUAL 0)
+    fail("requested ${requested}, observed ${observed}, lost ${lost}: expected no loss")
+  endif()
+  if(requested EQUAL 0)
+    fail("the demo requested no interrupts")
+  endif()
+  if(NOT interrupt_sum EQUAL requested)
+    fail("the kinds add up to ${interrupt_sum} interrupts, but requested is ${requested}")
+  endif()
+endfunction()
+
+function(check_bench_json)
+  require_json("${output}" ARRAY results)
+  require_json("${output}" NUMBER iterations)
+  string(JSON count LENGTH "${output}" results)
+  if(count EQUAL 0)
+    fail("results is empty")
+  endif()
+  set(names "")
+  math(EXPR last "${count} - 1")
+  foreach(index RANGE ${last})
+    foreach(key name baseline)
+      require_json("${output}" STRING results ${index} ${key})
+    endforeach()
+    foreach(key p50_ns p99_ns baseline_p50_ns ratio)
+      require_json("${output}" NUMBER results ${index} ${key})
+    endforeach()
+    json_get(name "${output}" results ${index} name)
+    list(APPEND names ${name})
+  endforeach()
+  foreach(expected interrupt_waiter stop_token_wait boost_thread_interrupt guest_signal_blocked guest_signal_spinning
+                   guest_polling wait_until_ready guest_prepare_finish interrupt_host)
+    if(NOT expected IN_LIST names)
+      fail("results has no case named ${expected}")
+    endif()
+  endforeach()
+endfunction()
+
+string(REPLACE "|" ";" arguments "${ARGS}")
+execute_process(
+  COMMAND ${PROGRAM} ${arguments}
+  RESULT_VARIABLE exit_code
+  OUTPUT_VARIABLE output
+  ERROR_VARIABLE errors
+  TIMEOUT 120)
+
+if(NOT exit_code STREQUAL EXIT_CODE)
+  fail("${PROGRAM} ${arguments} exited with ${exit_code}, expected ${EXIT_CODE}")
+endif()
+if(DEFINED STDOUT_REGEX AND NOT output MATCHES "${STDOUT_REGEX}")
+  fail("stdout does not match: ${STDOUT_REGEX}")
+endif()
+if(DEFINED STDERR_REGEX AND NOT errors MATCHES "${STDERR_REGEX}")
+  fail("stderr does not match: ${STDERR_REGEX}")
+endif()
+if(DEFINED CHECK)
+  cmake_language(CALL check_${CHECK})
+endif()
