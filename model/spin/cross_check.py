@@ -39,8 +39,8 @@ def spin_verdict(verdicts: Path, mutant: str) -> str:
     return fields[1]
 
 
-def harness_verdicts(intr: str) -> dict[str, bool]:
-    run = subprocess.run([intr, "check", "--mutants", "--json"], capture_output=True, text=True)
+def harness_verdicts(intr: str, extra: list[str]) -> dict[str, bool]:
+    run = subprocess.run([intr, "check", "--mutants", "--json", *extra], capture_output=True, text=True)
     # Exit 1 means a property failed, which is what killed mutants do.
     if run.returncode not in (0, 1):
         fail(f"'{intr} check --mutants --json' exited with {run.returncode}: {run.stderr.strip()}")
@@ -65,10 +65,12 @@ def main() -> int:
     parser.add_argument("--intr", required=True, help="the intr program, built with the harness")
     parser.add_argument("--promela", required=True, help="the intr_promela program")
     parser.add_argument("--verdicts", required=True, type=Path, help="the folder where spin_check.sh wrote verdicts")
+    parser.add_argument("--check-option", action="append", default=[], dest="check_options",
+                        help="an extra option for `intr check --mutants`, such as a time budget; repeatable")
     args = parser.parse_args()
 
     mutants = table_mutants(args.promela)
-    harness = harness_verdicts(args.intr)
+    harness = harness_verdicts(args.intr, args.check_options)
 
     disagreements = 0
     print(f"{'table mutant':45} {'spin':8} {'harness':8}")
