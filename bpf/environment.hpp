@@ -1,5 +1,5 @@
 // Checks of what the tracer needs from the kernel, each with a message that
-// says what is missing and how to provide it.
+// names what is missing and how to provide it.
 #pragma once
 
 #include <string>

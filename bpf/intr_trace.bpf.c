@@ -12,7 +12,7 @@
  * A chain lives in a map keyed by the target's thread id and advances only
  * when the next event arrives in order, so events of other threads, other
  * signals and stale chains never mix in. When the last event arrives, the
- * stage deltas go into log2 histograms and, when the loader asks for
+ * stage deltas go into log2 histograms and, when the loader requests
  * percentiles, into one ring-buffer record per chain.
  *
  * Kernel tracepoints come in two versions, tp_btf and raw_tp; the loader
@@ -47,7 +47,7 @@ const volatile __s32 target_signal = 0;
 const volatile bool per_thread = false;
 const volatile bool emit_events = false;
 /* Chain records wake the reader only once this many bytes wait, so that a
- * busy target does not wake the tracer for every chain; the reader also
+ * busy target does not wake the tracer for every chain. The reader also
  * drains the ring buffer on a timer. 0 wakes it for every record. */
 const volatile __u64 wakeup_bytes = 0;
 
@@ -186,12 +186,12 @@ static __always_inline void finish_chain(__u32 tid, __u32 kind, const __u64 *tim
 		bpf_ringbuf_submit(event, BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline bool thread_wanted(long tid)
+static __always_inline bool thread_selected(long tid)
 {
 	return tid > 0 && (target_tid == 0 || tid == target_tid);
 }
 
-static __always_inline bool signal_wanted(int signal)
+static __always_inline bool signal_selected(int signal)
 {
 	return signal > 0 && signal <= MAX_SIGNAL && (target_signal == 0 || signal == target_signal);
 }
@@ -202,7 +202,7 @@ static __always_inline __u32 current_tid(void)
 }
 
 /* True when the task belongs to the traced process; the idle task never does. */
-static __always_inline bool task_wanted(struct task_struct *task, __u32 *tid)
+static __always_inline bool task_selected(struct task_struct *task, __u32 *tid)
 {
 	*tid = BPF_CORE_READ(task, pid);
 	if (*tid == 0)
@@ -225,7 +225,7 @@ int BPF_USDT(intr_requested, long target)
 	__u32 tid = current_tid();
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!thread_wanted(target))
+	if (!thread_selected(target))
 		return 0;
 	bpf_map_update_elem(&requests, &tid, &now, BPF_ANY);
 	return 0;
@@ -239,7 +239,7 @@ int BPF_USDT(intr_sent, long target, long signal)
 	__u32 interrupter = current_tid();
 	__u64 *requested;
 
-	if (!thread_wanted(target) || !signal_wanted(signal))
+	if (!thread_selected(target) || !signal_selected(signal))
 		return 0;
 	requested = bpf_map_lookup_elem(&requests, &interrupter);
 	if (!requested)
@@ -256,7 +256,7 @@ static __always_inline int on_signal_generate(int signal, struct task_struct *ta
 	struct guest_chain *chain;
 	__u32 tid;
 
-	if (!signal_wanted(signal) || !task_wanted(task, &tid))
+	if (!signal_selected(signal) || !task_selected(task, &tid))
 		return 0;
 	chain = bpf_map_lookup_elem(&guest_chains, &tid);
 	if (!chain || chain->phase != 1 || chain->signal != signal)
@@ -294,7 +294,7 @@ static __always_inline int on_signal_deliver(int signal)
 	__u32 tid = (__u32)id;
 	struct guest_chain *chain;
 
-	if (!signal_wanted(signal) || tid == 0)
+	if (!signal_selected(signal) || tid == 0)
 		return 0;
 	if (target_tgid != 0 && (id >> 32) != target_tgid)
 		return 0;
@@ -318,7 +318,7 @@ int BPF_PROG(intr_deliver_r, int signal, struct kernel_siginfo *info, struct k_s
 	return on_signal_deliver(signal);
 }
 
-/* The handler acts only when the state word says interrupted_guest. Any
+/* The handler acts only when the state word is interrupted_guest. Any
  * other state means the guest is back in host code already: it saw the
  * state word change before the signal arrived, maybe even before the
  * interrupter's signal_sent probe fired, so guest_returned found no chain. */
@@ -372,7 +372,7 @@ int BPF_USDT(intr_woken, long target, long by_interrupt)
 	__u32 waker = current_tid();
 	__u64 *requested;
 
-	if (!thread_wanted(target))
+	if (!thread_selected(target))
 		return 0;
 	if (by_interrupt) {
 		requested = bpf_map_lookup_elem(&requests, &waker);
@@ -406,7 +406,7 @@ static __always_inline int on_sched_wakeup(struct task_struct *task)
 	struct wait_chain *chain;
 	__u32 tid;
 
-	if (!task_wanted(task, &tid))
+	if (!task_selected(task, &tid))
 		return 0;
 	chain = bpf_map_lookup_elem(&wait_chains, &tid);
 	if (!chain || chain->phase != 1)
@@ -433,7 +433,7 @@ static __always_inline int on_sched_switch(struct task_struct *next)
 	struct wait_chain *chain;
 	__u32 tid;
 
-	if (!task_wanted(next, &tid))
+	if (!task_selected(next, &tid))
 		return 0;
 	chain = bpf_map_lookup_elem(&wait_chains, &tid);
 	if (!chain || chain->phase != 2)

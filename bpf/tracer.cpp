@@ -54,7 +54,7 @@ int print_libbpf(enum libbpf_print_level level, const char* format, va_list argu
 }
 
 std::string with_libbpf_log(std::string message) {
-  if (!libbpf_log.recent.empty()) message += "\nlibbpf said:\n" + libbpf_log.recent;
+  if (!libbpf_log.recent.empty()) message += "\nlibbpf output:\n" + libbpf_log.recent;
   return message;
 }
 

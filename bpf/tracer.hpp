@@ -50,8 +50,8 @@ const std::array<StageInfo, stage_count>& all_stages();
 const StageInfo& stage_info(Stage stage);
 std::optional<Stage> parse_stage(std::string_view name);
 
-// Which kernel tracepoint flavour to attach: tp_btf when the kernel
-// supports it (Linux 5.5 and later with BTF), else raw_tp.
+// The kernel tracepoint flavour to attach: tp_btf when the kernel supports
+// it (Linux 5.5 and later with BTF), else raw_tp.
 enum class AttachMode { automatic, tp_btf, raw_tp };
 
 struct TracerOptions {
@@ -113,7 +113,7 @@ class Tracer {
   Tracer& operator=(const Tracer&) = delete;
 
   // A descriptor that becomes readable when a quarter of the ring buffer
-  // holds chain records, or -1 without percentiles. Use it in poll() or
+  // contains chain records, or -1 without percentiles. Use it in poll() or
   // epoll next to others, and call drain() at least every
   // drain_interval as well, because fewer records wake nobody.
   int event_fd() const;

@@ -131,15 +131,25 @@ def case_raw_tp(options):
 def case_targets(options):
     """-p traces a running process and -- COMMAND a command started paused,
     with its own options after --."""
-    demo = subprocess.Popen([options.intr, "demo", "--duration", "4"], stdout=subprocess.DEVNULL)
+    demo = subprocess.Popen([options.intr, "demo", "--duration", "6"], stdout=subprocess.DEVNULL)
     try:
         time.sleep(0.3)
-        result = run(options.intr, "--json", "-p", str(demo.pid), "-d", "1", "--stage", "guest_total,wait_total")
+        result = run(options.intr, "--json", "-p", str(demo.pid), "-d", "1", "-L", "--stage", "guest_total,wait_total")
         [report] = parse_report(result)
         validate(report, options.schema)
-        names = [stage["name"] for stage in report["stages"]]
+        names = sorted({stage["name"] for stage in report["stages"]})
         check(names == ["guest_total", "wait_total"], f"--stage guest_total,wait_total reported {names}")
-        check_every_stage_has_samples(report, names)
+        for name in names:
+            check(sum(stage["count"] for stage in report["stages"] if stage["name"] == name) > 0,
+                  f"stage {name} has no samples")
+
+        # -t keeps only the chains aimed at one thread: one of the workers seen above.
+        worker = max(stage["tid"] for stage in report["stages"] if stage["name"] == "wait_total" and stage["count"])
+        result = run(options.intr, "--json", "-t", str(worker), "-L", "-d", "1", "--stage", "wait_total")
+        [report] = parse_report(result)
+        tids = {stage["tid"] for stage in report["stages"]}
+        check(tids == {worker}, f"-t {worker} -L reported threads {sorted(tids)}")
+        check(report["stages"][0]["count"] > 0, f"-t {worker} recorded no wait of that thread")
     finally:
         demo.kill()
         demo.wait()
