@@ -25,22 +25,6 @@ void spin_until(const std::atomic<bool>& flag) {
   while (!flag.load()) std::this_thread::yield();
 }
 
-// A pipe whose ends close with it.
-struct Pipe {
-  int read_end = -1;
-  int write_end = -1;
-  Pipe() {
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    read_end = fds[0];
-    write_end = fds[1];
-  }
-  ~Pipe() {
-    close(read_end);
-    close(write_end);
-  }
-};
-
 }  // namespace
 
 // A waiter blocked in its futex returns `ready` after the condition is set
@@ -107,53 +91,6 @@ TEST_CASE("interrupt stops a spinning guest", "[threads]") {
   auto counts_after = intr::linux_signal::handler_counts();
   std::uint64_t handled = counts_after.accepted + counts_after.late - counts_before.accepted - counts_before.late;
   CHECK(handled == (signal_delivery ? 1u : 0u));
-}
-
-// A guest blocked in read() on an empty pipe inside InterruptibleSystemCalls
-// returns -1 with EINTR after interrupt(); outside it, the read restarts and
-// completes when data arrives, as SA_RESTART promises.
-TEST_CASE("interrupt breaks a guest's blocking read", "[threads]") {
-  Pipe pipe;
-  bool interruptible = GENERATE(true, false);
-  INFO((interruptible ? "inside" : "outside") << " InterruptibleSystemCalls");
-  ssize_t count = 0;
-  int error = 0;
-  bool entered = false;
-  auto counts_before = intr::linux_signal::handler_counts();
-  // Declared first, so that it still runs while a failed check unwinds
-  // into the join of a guest that is stuck in read().
-  intr_test::Watchdog watchdog(20s, "the guest's read()");
-  OwningThread guest([&](intr::WaitState<>& state) {
-    entered = state.prepare_to_run_guest() == intr::GuestEntry::entered;
-    char byte = 0;
-    if (interruptible) {
-      intr::this_thread::InterruptibleSystemCalls breakable;
-      count = read(pipe.read_end, &byte, 1);
-    } else {
-      count = read(pipe.read_end, &byte, 1);
-    }
-    error = errno;
-    state.finish_running_guest();
-  });
-  CHECK(eventually_sleeping(guest.tid()));
-  CHECK(guest.handle().interrupt() == intr::InterruptResult::interrupted_guest);
-  if (!interruptible) {
-    // Once the handler has run, the read restarts and blocks again.
-    CHECK(eventually([&] {
-      auto counts = intr::linux_signal::handler_counts();
-      return counts.accepted + counts.late > counts_before.accepted + counts_before.late;
-    }));
-    CHECK(eventually_sleeping(guest.tid()));
-    CHECK(write(pipe.write_end, "x", 1) == 1);
-  }
-  guest.join();
-  CHECK(entered);
-  if (interruptible) {
-    CHECK(count == -1);
-    CHECK(error == EINTR);
-  } else {
-    CHECK(count == 1);
-  }
 }
 
 // An interrupt that lands while the waiter is already `woken` issues no

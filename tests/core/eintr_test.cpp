@@ -1,7 +1,14 @@
-// The EINTR rewrite of the interrupt signal's handler (x86-64 only), with
-// the signal landing on a `syscall` instruction before the call starts.
+// The EINTR rewrite of the interrupt signal's handler, which x86-64 alone
+// has: a guest's blocking call fails with EINTR inside
+// InterruptibleSystemCalls, whether the signal lands while the call blocks
+// or on its `syscall` instruction before it starts.
 //
-// interrupt_then_syscall() (assembly below) calls tgkill(SIGUSR2) on its own
+// These tests are not labelled `concurrency`: ThreadSanitizer defers an
+// asynchronous signal until the thread next enters a call that it
+// intercepts, so a guest blocked in read() never runs the handler under
+// TSan and the tests would hang there.
+//
+// intr_test_tgkill_then_syscall() (assembly below) calls tgkill(SIGUSR2) on its own
 // thread and executes a second `syscall` right after it. SIGUSR2 arrives on
 // the return from tgkill. Its handler interrupts the thread, which is in
 // guest code; SIGUSR2's mask blocks the interrupt signal, so it stays
@@ -10,6 +17,9 @@
 // and delivers the pending interrupt signal with RIP on the second `syscall`
 // instruction, exactly as if it had landed there by chance. The second call
 // then runs, or is skipped with -EINTR, by the interrupt handler's choice.
+#include "test_support.hpp"
+#include "thread_helpers.hpp"
+
 #include <intr/intr.hpp>
 
 #include <catch2/catch.hpp>
@@ -17,6 +27,7 @@
 #include <csignal>
 #include <cstring>
 #include <linux/futex.h>
+#include <stdexcept>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -41,6 +52,24 @@ intr_test_tgkill_then_syscall:
 static_assert(SYS_tgkill == 234, "the assembly above hard-codes tgkill's number");
 
 namespace {
+
+using namespace std::chrono_literals;
+
+// A pipe whose ends close with it.
+struct Pipe {
+  int read_end = -1;
+  int write_end = -1;
+  Pipe() {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    read_end = fds[0];
+    write_end = fds[1];
+  }
+  ~Pipe() {
+    close(read_end);
+    close(write_end);
+  }
+};
 
 // The second call, and the handle that SIGUSR2's handler interrupts.
 struct SecondCall {
@@ -148,4 +177,51 @@ TEST_CASE("signal on read outside the scope lets it run", "[eintr]") {
   CHECK(byte == 'x');
   close(fds[0]);
   close(fds[1]);
+}
+
+// A guest blocked in read() on an empty pipe inside InterruptibleSystemCalls
+// returns -1 with EINTR after interrupt(); outside it, the read restarts and
+// completes when data arrives, as SA_RESTART promises.
+TEST_CASE("interrupt breaks a guest's blocking read", "[threads]") {
+  Pipe pipe;
+  bool interruptible = GENERATE(true, false);
+  INFO((interruptible ? "inside" : "outside") << " InterruptibleSystemCalls");
+  ssize_t count = 0;
+  int error = 0;
+  bool entered = false;
+  auto counts_before = intr::linux_signal::handler_counts();
+  // Declared first, so that it still runs while a failed check unwinds
+  // into the join of a guest that is stuck in read().
+  intr_test::Watchdog watchdog(20s, "the guest's read()");
+  intr_test::OwningThread guest([&](intr::WaitState<>& state) {
+    entered = state.prepare_to_run_guest() == intr::GuestEntry::entered;
+    char byte = 0;
+    if (interruptible) {
+      intr::this_thread::InterruptibleSystemCalls breakable;
+      count = read(pipe.read_end, &byte, 1);
+    } else {
+      count = read(pipe.read_end, &byte, 1);
+    }
+    error = errno;
+    state.finish_running_guest();
+  });
+  CHECK(intr_test::eventually_sleeping(guest.tid()));
+  CHECK(guest.handle().interrupt() == intr::InterruptResult::interrupted_guest);
+  if (!interruptible) {
+    // Once the handler has run, the read restarts and blocks again.
+    CHECK(intr_test::eventually([&] {
+      auto counts = intr::linux_signal::handler_counts();
+      return counts.accepted + counts.late > counts_before.accepted + counts_before.late;
+    }));
+    CHECK(intr_test::eventually_sleeping(guest.tid()));
+    CHECK(write(pipe.write_end, "x", 1) == 1);
+  }
+  guest.join();
+  CHECK(entered);
+  if (interruptible) {
+    CHECK(count == -1);
+    CHECK(error == EINTR);
+  } else {
+    CHECK(count == 1);
+  }
 }
