@@ -121,6 +121,8 @@ void Engine::reset(const Settings& settings) {
   block_counter_ = 0;
   failed_ = false;
   any_abandoned_ = false;
+  started_ = false;
+  decided_ = -1;
   failure_ = Failure{};
   choices_.clear();
   raw_steps_.clear();
@@ -166,35 +168,44 @@ void Engine::start_threads() {
   }
 }
 
+int Engine::decide() {
+  bool alive = compute_point(point_);
+  if (point_.enabled == 0) {
+    if (alive) report_deadlock();
+    return -1;
+  }
+  if (steps_ >= settings_.step_bound) {
+    failed_ = true;
+    failure_.kind = FailureKind::step_bound;
+    failure_.message = "the execution exceeded the step bound of " + std::to_string(settings_.step_bound) +
+                       " steps; a thread may loop forever (raise it with --step-bound if the scenario is "
+                       "just long)";
+    return -1;
+  }
+  std::uint32_t thread = strategy_->schedule(point_);
+  choices_.push_back(thread);
+  if (last_thread_ >= 0 && thread != static_cast<std::uint32_t>(last_thread_) &&
+      (point_.enabled & bit(static_cast<std::size_t>(last_thread_))) != 0) {
+    ++preemptions_;
+  }
+  last_thread_ = static_cast<int>(thread);
+  ++steps_;
+  return static_cast<int>(thread);
+}
+
 void Engine::schedule_loop() {
-  SchedulePoint point;
+  started_ = true;
   for (;;) {
     if (failed_) return;
-    bool alive = compute_point(point);
-    if (point.enabled == 0) {
-      if (alive) report_deadlock();
-      return;
-    }
-    if (steps_ >= settings_.step_bound) {
-      failed_ = true;
-      failure_.kind = FailureKind::step_bound;
-      failure_.message = "the execution exceeded the step bound of " + std::to_string(settings_.step_bound) +
-                         " steps; a thread may loop forever (raise it with --step-bound if the scenario is "
-                         "just long)";
-      return;
-    }
-    std::uint32_t thread = strategy_->schedule(point);
-    choices_.push_back(thread);
-    if (last_thread_ >= 0 && thread != static_cast<std::uint32_t>(last_thread_) &&
-        (point.enabled & bit(static_cast<std::size_t>(last_thread_))) != 0) {
-      ++preemptions_;
-    }
-    last_thread_ = static_cast<int>(thread);
-    ++steps_;
-    if (threads_[thread].status == ThreadStatus::blocked) {
-      unblock(thread);
+    int thread = decided_;
+    decided_ = -1;
+    if (thread < 0) thread = decide();
+    if (thread < 0) return;
+    auto index = static_cast<std::size_t>(thread);
+    if (threads_[index].status == ThreadStatus::blocked) {
+      unblock(index);
     } else {
-      step(thread);
+      step(index);
     }
   }
 }
@@ -204,6 +215,7 @@ bool Engine::compute_point(SchedulePoint& point) const {
   point.last_thread = last_thread_;
   point.step = steps_;
   bool alive = false;
+  bool access = strategy_->needs_access();
   for (std::size_t i = 0; i < thread_count_; ++i) {
     const ThreadSlot& slot = threads_[i];
     if (slot.status == ThreadStatus::finished || slot.status == ThreadStatus::abandoned) continue;
@@ -212,7 +224,7 @@ bool Engine::compute_point(SchedulePoint& point) const {
                    (!slot.spinning && (slot.timed || spurious_left_ > 0));
     if (!enabled) continue;
     point.enabled |= bit(i);
-    point.access[i] = access_of(i);
+    if (access) point.access[i] = access_of(i);
   }
   return alive;
 }
@@ -491,7 +503,15 @@ void Engine::abandon_current() {
 }
 
 void Engine::yield_for(const PendingOp& op) {
-  threads_[static_cast<std::size_t>(current_)].op = op;
+  ThreadSlot& slot = threads_[static_cast<std::size_t>(current_)];
+  slot.op = op;
+  if (started_ && slot.signals_queued == 0) {
+    // Decide here, on the thread's own stack: when the same thread goes on,
+    // which is most steps, no fiber switch is needed at all.
+    int thread = decide();
+    if (thread == current_) return;
+    decided_ = thread;
+  }
   suspend_current();
 }
 

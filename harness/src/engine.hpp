@@ -79,6 +79,8 @@ struct SchedulePoint {
 
 class Strategy {
  public:
+  // Whether schedule() reads SchedulePoint::access; only DPOR does.
+  virtual bool needs_access() const { return false; }
   // Returns the thread that takes the next step; one of `point.enabled`.
   virtual std::uint32_t schedule(const SchedulePoint& point) = 0;
   // Returns one of `count` alternatives of a choice inside a step.
@@ -228,6 +230,9 @@ class Engine final : private engine::ValueChooser {
   void reset(const Settings& settings);
   void start_threads();
   void schedule_loop();
+  // Picks the next step at a scheduling point: -1 when the execution ends
+  // there (deadlock, step bound, nothing left), else the thread.
+  int decide();
   bool compute_point(SchedulePoint& point) const;
   AccessSet access_of(std::size_t thread) const;
   void step(std::size_t thread);
@@ -267,6 +272,9 @@ class Engine final : private engine::ValueChooser {
   std::uint32_t block_counter_ = 0;
   Settings settings_;
   Strategy* strategy_ = nullptr;
+  SchedulePoint point_;
+  bool started_ = false;   // every thread has run its setup prefix
+  int decided_ = -1;       // a step that a thread decided before yielding
   bool failed_ = false;
   bool any_abandoned_ = false;
   Failure failure_;

@@ -188,7 +188,8 @@ bool Memory::insert(std::uint32_t location, std::uint16_t position, const Messag
 
 std::uint32_t Memory::store(std::size_t thread, std::uint32_t location, Value value, std::memory_order order,
                             ValueChooser& chooser) {
-  acquire_sc(thread, order);
+  // A seq_cst store publishes into the SC view but reads nothing from it:
+  // C++ lets a later non-seq_cst load of the same thread read older values.
   std::uint16_t position = choose_store_position(thread, location, order, chooser);
   View& view = views_[thread];
   Message message;

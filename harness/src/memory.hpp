@@ -25,7 +25,8 @@
 // Not modelled: load buffering (a load reading a store that is later in its
 // thread's program order needs promises), fences, consume (treated as
 // acquire), spurious failure of compare_exchange_weak, and RMWs that read a
-// message other than the last. The futex reads the last message.
+// message other than the last. The futex reads the last message, like a
+// relaxed load that the kernel makes see the newest value.
 #pragma once
 
 #include <array>
@@ -116,6 +117,13 @@ class Memory {
     return loc.messages[loc.count - 1].value;
   }
   void store_outside_threads(std::uint32_t location, Value value);
+  // The futex reads the last message as an atomic load would, so by
+  // coherence the thread never reads an older one afterwards.
+  Value read_latest_relaxed(std::size_t thread, std::uint32_t location) {
+    const Location& loc = locations_[location];
+    views_[thread].position[location] = static_cast<std::uint16_t>(loc.count - 1);
+    return loc.messages[loc.count - 1].value;
+  }
 
   const Location& location(std::uint32_t index) const { return locations_[index]; }
   // A thread's whole view, and joining one into it: the kernel orders a

@@ -119,7 +119,7 @@ BlockResult Engine::futex_wait(std::uint32_t location, std::uint32_t expected, b
   finalize_request(slot);
   // The kernel compares the word with `expected` atomically with queueing
   // the waiter, so it reads the newest value.
-  Value value = memory_.latest(location);
+  Value value = memory_.read_latest_relaxed(static_cast<std::size_t>(current_), location);
   if (value != expected) {
     record_step(OpKind::futex_wait, std::memory_order_seq_cst, static_cast<std::int32_t>(location), value, value, 0);
     return BlockResult::woken;

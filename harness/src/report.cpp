@@ -81,7 +81,11 @@ std::string sequence_diagram(const Failure& failure) {
     diagram += "  " + from + "->>" + participant_id(step.location) + ": " + text + "\n";
   }
   std::string what = std::string(to_string(failure.kind)) + " failure";
-  diagram += "  Note over " + participant_id(threads.empty() ? "setup" : threads.front()) + ": " + what + "\n";
+  std::string where = !failure.thread.empty() ? failure.thread : threads.empty() ? "setup" : threads.front();
+  if (std::find(threads.begin(), threads.end(), where) == threads.end()) {
+    diagram += "  participant " + participant_id(where) + " as " + where + "\n";
+  }
+  diagram += "  Note over " + participant_id(where) + ": " + what + "\n";
   return diagram;
 }
 

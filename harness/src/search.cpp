@@ -31,6 +31,7 @@ void TreeSearch::begin_execution() {
   foreign_ = false;
   next_sleep_ = 0;
   preemptions_ = 0;
+  if (!settings_.dpor) return;
   event_nodes_.clear();
   thread_clocks_ = {};
   for (LocationRecord& record : locations_) {
@@ -98,7 +99,6 @@ std::uint32_t TreeSearch::schedule(const SchedulePoint& point) {
   node.schedule = true;
   node.last_thread = point.last_thread;
   node.enabled = point.enabled;
-  node.access = point.access;
   node.preemptions = preemptions_;
   // Plain DFS runs without sleep sets; with a preemption bound they would
   // be unsound.
@@ -116,6 +116,10 @@ std::uint32_t TreeSearch::schedule(const SchedulePoint& point) {
   node.chosen = static_cast<std::uint8_t>(chosen);
   node.done = bit(static_cast<std::uint32_t>(chosen));
   trail_.push_back(node);
+  if (settings_.dpor) {
+    if (accesses_.size() < trail_.size()) accesses_.resize(trail_.size());
+    accesses_[trail_.size() - 1] = point.access;
+  }
   std::size_t index = position_++;
   after_choice(index);
   return static_cast<std::uint32_t>(chosen);
@@ -138,19 +142,20 @@ void TreeSearch::after_choice(std::size_t index) {
   if (preempts(node, thread)) ++preemptions_;
   // The sleep set of the next node: threads asleep here or explored here
   // before `thread`, whose step does not depend on the step just taken.
+  if (!settings_.dpor) return;
+  const Accesses& access = accesses_[index];
   std::uint32_t sleepers = (node.sleep | node.done) & ~bit(thread);
   next_sleep_ = 0;
   for (std::uint32_t rest = sleepers; rest != 0; rest &= rest - 1) {
     std::uint32_t other = lowest(rest);
-    if (!dependent(node.access[other], node.access[thread])) next_sleep_ |= bit(other);
+    if (!dependent(access[other], access[thread])) next_sleep_ |= bit(other);
   }
-  if (settings_.dpor && !settings_.preemption_bound) detect_races(node, thread);
+  if (!settings_.preemption_bound) detect_races(access[thread], thread);
   event_nodes_.push_back(static_cast<std::uint32_t>(index));
 }
 
-void TreeSearch::detect_races(const Node& node, std::uint32_t thread) {
+void TreeSearch::detect_races(const AccessSet& access, std::uint32_t thread) {
   auto event = static_cast<std::int16_t>(event_nodes_.size());
-  const AccessSet& access = node.access[thread];
   Clock& own = thread_clocks_[thread];
   for (std::uint8_t a = 0; a < access.count; ++a) {
     const LocationRecord& record = locations_[access.items[a].location];

@@ -37,6 +37,7 @@ class TreeSearch final : public Strategy {
   // Moves to the next execution; false when the tree is exhausted.
   bool next_execution();
 
+  bool needs_access() const override { return settings_.dpor; }
   std::uint32_t schedule(const SchedulePoint& point) override;
   std::uint32_t choose(std::uint32_t count) override;
 
@@ -57,18 +58,19 @@ class TreeSearch final : public Strategy {
     std::uint32_t done = 0;
     std::uint32_t sleep = 0;
     std::uint32_t preemptions = 0;  // before this node
-    std::array<AccessSet, max_threads> access{};
   };
+  using Accesses = std::array<AccessSet, max_threads>;
 
   int next_candidate(const Node& node) const;
   bool preempts(const Node& node, std::uint32_t thread) const;
   std::uint32_t drain(const SchedulePoint& point);
   bool claim_prefix();
   void after_choice(std::size_t index);
-  void detect_races(const Node& node, std::uint32_t thread);
+  void detect_races(const AccessSet& access, std::uint32_t thread);
 
   Settings settings_;
   std::vector<Node> trail_;
+  std::vector<Accesses> accesses_;  // DPOR only: per node, each thread's next step
   std::size_t position_ = 0;
   bool draining_ = false;
   bool foreign_ = false;
