@@ -11,6 +11,14 @@
 // thread pidfd (pidfd_open with PIDFD_THREAD, Linux 6.9 and later) when the
 // kernel has it, otherwise by tgkill() under a guard that the exiting thread
 // takes before it detaches.
+//
+// NOTE: a signal can arrive after its guest run has ended, when the guest
+// saw the interrupt in its state word and returned to host code before the
+// signal was sent or delivered. The handler ignores such a late signal, and
+// SA_RESTART restarts most interrupted calls, read() and write() among them,
+// but the calls that signal(7) lists as never restarted (poll, select,
+// epoll_wait, nanosleep, clock_nanosleep and others) then fail with EINTR in
+// host code. The library's own waits retry after EINTR.
 #pragma once
 
 #include <intr/platform.hpp>
