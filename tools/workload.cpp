@@ -371,7 +371,8 @@ void Workload::Impl::run_watchdog() {
 }
 
 // Interrupts one worker per tick until the duration has passed or stop()
-// was called.
+// was called. Waiting workers are woken half a tick later, so that a wake-up
+// and an interrupt do not land on one worker at the same moment.
 void Workload::Impl::run_ticks(WaitState<>& own) {
   const double interval_ns = 1e9 / config.rate;
   const std::int64_t start = now_ns();
@@ -379,17 +380,24 @@ void Workload::Impl::run_ticks(WaitState<>& own) {
   const std::int64_t length = config.duration.count();
   const std::int64_t end = length > 0 && length < unbounded - start ? start + length : unbounded;
   first_tick_ns = start;
-  auto stop_check = [this] { return stop_requested.load(std::memory_order_seq_cst); };
-  for (std::uint64_t ticks = 1;; ++ticks) {
-    std::int64_t now = now_ns();
-    if (stop_check() || now >= end) break;
-    wake_waiters();
-    if (!interrupt_next_worker()) ++skipped_ticks;
-    double due = static_cast<double>(start) + static_cast<double>(ticks) * interval_ns;
+
+  // Sleeps until `ticks` intervals after the start, or the end; returns
+  // false once the run is over.
+  auto sleep_until_tick = [&](double ticks) {
+    double due = static_cast<double>(start) + ticks * interval_ns;
     std::int64_t due_ns = due >= static_cast<double>(end) ? end : static_cast<std::int64_t>(due);
-    Clock::time_point deadline{std::chrono::nanoseconds(due_ns)};
-    own.context().with_deadline(deadline).with_check_for_interrupt(stop_check).sleep();
+    auto stop_check = [this] { return stop_requested.load(std::memory_order_seq_cst); };
+    own.context().with_deadline(Clock::time_point{std::chrono::nanoseconds(due_ns)})
+        .with_check_for_interrupt(stop_check)
+        .sleep();
     own.take_interrupt();
+    return !stop_check() && now_ns() < end;
+  };
+
+  for (std::uint64_t ticks = 0; sleep_until_tick(static_cast<double>(ticks)); ++ticks) {
+    if (!interrupt_next_worker()) ++skipped_ticks;
+    if (!sleep_until_tick(static_cast<double>(ticks) + 0.5)) break;
+    wake_waiters();
   }
   last_tick_ns = now_ns();
 }

@@ -17,6 +17,11 @@
 // observation. Latency is measured from just before interrupt() to the moment
 // the worker has taken the request, with steady_clock on both threads. The
 // sample buffers are allocated before the threads start.
+//
+// NOTE: the latency includes scheduling. With no idle CPU, the watchdog may
+// wake on the CPU of the spinning worker it is about to interrupt, and that
+// worker observes the request only once the watchdog sleeps again, which
+// adds microseconds. `intr bench` pins its threads apart to avoid that.
 #pragma once
 
 #include <array>
