@@ -59,7 +59,8 @@ struct {
 	__type(value, __u64);
 } requests SEC(".maps");
 
-/* time[i] is the i-th event of the chain; phase counts the events seen. */
+/* time[i] is the time of the chain's i-th event, and phase counts the
+ * events seen so far. */
 struct guest_chain {
 	__u64 time[5];
 	__u32 phase;
@@ -139,8 +140,10 @@ static __always_inline void record(__u32 tid, __u32 stage, __u64 delta)
 	if (!hist) {
 		bpf_map_update_elem(&hists, &key, &empty_hist, BPF_NOEXIST);
 		hist = bpf_map_lookup_elem(&hists, &key);
-		if (!hist)
+		if (!hist) {
+			count(INTR_COUNTER_HISTOGRAM_MAP_FULL);
 			return;
+		}
 	}
 	slot = log2_u64(delta);
 	if (slot >= INTR_TRACE_SLOTS)

@@ -47,6 +47,9 @@ enum intr_counter {
 	INTR_COUNTER_CHAIN_REPLACED,
 	/* A chain with a timestamp earlier than the one before it. */
 	INTR_COUNTER_NEGATIVE_DELTA,
+	/* A stage sample lost because the histogram map had no room for one
+	 * more (stage, thread) key. */
+	INTR_COUNTER_HISTOGRAM_MAP_FULL,
 	INTR_COUNTER_COUNT,
 };
 

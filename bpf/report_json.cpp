@@ -43,7 +43,8 @@ json counters_json(const Counters& c) {
           {"wait_ended_before_running", c.wait_ended_before_running},
           {"wait_chains_stale", c.wait_chains_stale},
           {"chains_replaced", c.chains_replaced},
-          {"negative_deltas", c.negative_deltas}};
+          {"negative_deltas", c.negative_deltas},
+          {"histogram_map_full", c.histogram_map_full}};
 }
 
 }  // namespace

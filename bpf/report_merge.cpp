@@ -39,6 +39,7 @@ void merge(Report& total, const Report& later) {
   sum.wait_chains_stale += add.wait_chains_stale;
   sum.chains_replaced += add.chains_replaced;
   sum.negative_deltas += add.negative_deltas;
+  sum.histogram_map_full += add.histogram_map_full;
   total.elapsed += later.elapsed;
 }
 

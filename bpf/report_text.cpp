@@ -58,6 +58,10 @@ void write_counters(std::FILE* out, const Report& report) {
                c.guest_returned_before_handler, c.wait_ended_before_running, c.wait_chains_stale, c.chains_replaced,
                c.negative_deltas);
   std::fprintf(out, "ring buffer drops: %" PRIu64 "\n", c.ring_buffer_drops);
+  if (c.histogram_map_full > 0) {
+    std::fprintf(out, "samples lost to a full histogram map: %" PRIu64 " (too many threads for -L)\n",
+                 c.histogram_map_full);
+  }
 }
 
 }  // namespace

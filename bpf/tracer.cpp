@@ -316,6 +316,7 @@ Counters read_counters(int fd, bool reset) {
   counters.wait_chains_stale = sums[INTR_COUNTER_WAIT_CHAIN_STALE];
   counters.chains_replaced = sums[INTR_COUNTER_CHAIN_REPLACED];
   counters.negative_deltas = sums[INTR_COUNTER_NEGATIVE_DELTA];
+  counters.histogram_map_full = sums[INTR_COUNTER_HISTOGRAM_MAP_FULL];
   return counters;
 }
 

@@ -79,6 +79,7 @@ struct Counters {
   std::uint64_t wait_chains_stale = 0;
   std::uint64_t chains_replaced = 0;
   std::uint64_t negative_deltas = 0;
+  std::uint64_t histogram_map_full = 0;
 };
 
 inline constexpr std::array<std::string_view, 5> generate_result_names{"delivered", "ignored", "already_pending",
@@ -114,8 +115,8 @@ class Tracer {
 
   // A descriptor that becomes readable when a quarter of the ring buffer
   // contains chain records, or -1 without percentiles. Use it in poll() or
-  // epoll next to others, and call drain() at least every
-  // drain_interval as well, because fewer records wake nobody.
+  // epoll next to others, and also call drain() at least every
+  // drain_interval, because fewer records do not make it readable.
   int event_fd() const;
   static constexpr std::chrono::milliseconds drain_interval{100};
 

@@ -71,7 +71,7 @@ std::string stage_help() {
   return help;
 }
 
-// What to trace and for how long.
+// Adds the options that choose the target and how long to trace it.
 void add_target_options(CLI::App& trace, TraceOptions& options) {
   trace.add_option("-p,--pid", options.pid, "trace the process with this PID")->check(positive_id_validator("PID"));
   trace.add_option("-t,--tid", options.tid, "only interrupts and wake-ups aimed at this thread")
