@@ -167,11 +167,12 @@ def case_targets(options):
 
 
 def intr_programs():
-    """IDs of the BPF programs named intr_* and of the links that hold them."""
-    programs = json.loads(subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, text=True,
+    """IDs of the BPF programs named intr_* and of the links that use them."""
+    bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
+    programs = json.loads(subprocess.run([bpftool, "prog", "show", "--json"], capture_output=True, text=True,
                                          check=True).stdout)
     ids = {program["id"] for program in programs if program.get("name", "").startswith("intr_")}
-    links = json.loads(subprocess.run(["bpftool", "link", "show", "--json"], capture_output=True, text=True,
+    links = json.loads(subprocess.run([bpftool, "link", "show", "--json"], capture_output=True, text=True,
                                       check=True).stdout)
     return ids, {link["id"] for link in links if link.get("prog_id") in ids}
 
