@@ -397,12 +397,24 @@ void check_targets(const TraceOptions& options) {
   }
 }
 
+// Fails before tracing, not after, when the picture cannot be written.
+void check_svg_path(const std::string& path) {
+  if (path.empty()) return;
+  std::ofstream file(path, std::ios::app);
+  if (!file) {
+    throw TraceError("cannot write the SVG picture to " + path + " (" + std::strerror(errno) +
+                         "); name a file in a writable folder",
+                     2);
+  }
+}
+
 }  // namespace
 
 int run_trace(const TraceOptions& options) {
   try {
     if (options.benchmark) return run_trace_benchmark(options);
     check_targets(options);
+    check_svg_path(options.svg_path);
     trace::check_privileges();
     trace::check_btf(options.btf_path);
     TerminationSignals signals;

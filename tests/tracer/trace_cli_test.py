@@ -230,6 +230,7 @@ def case_errors(options):
     expect_error(run(options.intr, "--stage", "deliver"), 2, "'deliver' is not a stage", "generate_to_deliver")
     expect_error(run(options.intr, "--", "/bin/true"), 2, "/bin/true has no intr USDT probes")
     expect_error(run(options.intr, "-p", "1", "--", "ls"), 2, "both name a target")
+    expect_error(run(options.intr, "--svg", "/nonexistent/trace.svg"), 2, "cannot write the SVG picture to /nonexistent")
 
     demo = subprocess.Popen([options.intr, "demo", "--duration", "1"], stdout=subprocess.DEVNULL)
     time.sleep(0.2)
