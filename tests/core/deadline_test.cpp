@@ -47,8 +47,8 @@ TEST_CASE("earliest deadline wins", "[deadline]") {
   CHECK(Clock::now() - start < 5s);
 }
 
-// A timeout too large to add to the current time means no deadline at all;
-// it neither wraps around into the past nor replaces an earlier deadline.
+// A timeout too large to add to the current time means no deadline at all.
+// It neither wraps around into the past nor replaces an earlier deadline.
 TEST_CASE("overflowing timeout means no deadline", "[deadline]") {
   intr::WaitState<> state;
   auto context = state.context().with_timeout(Duration::max());

@@ -180,8 +180,8 @@ TEST_CASE("signal on read outside the scope lets it run", "[eintr]") {
 }
 
 // A guest blocked in read() on an empty pipe inside InterruptibleSystemCalls
-// returns -1 with EINTR after interrupt(); outside it, the read restarts and
-// completes when data arrives, as SA_RESTART promises.
+// returns -1 with EINTR after interrupt(). Outside that scope the read
+// restarts, as SA_RESTART promises, and completes when data arrives.
 TEST_CASE("interrupt breaks a guest's blocking read", "[threads]") {
   Pipe pipe;
   bool interruptible = GENERATE(true, false);

@@ -16,7 +16,7 @@
 
 // A thread in guest code receives the interrupt signal from a child
 // process three ways. The handler counts each as ignored, none as accepted,
-// and the guest never sees an interrupt.
+// and the guest never observes an interrupt.
 TEST_CASE("signals from another process are ignored", "[foreign]") {
   int signal_number = intr::linux_signal::ensure_installed();
   std::atomic<bool> in_guest{false};

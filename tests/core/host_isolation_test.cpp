@@ -1,6 +1,6 @@
 // Interrupt signals never leak into host code. A host thread does blocking
 // reads on a pipe and timed waits while another thread interrupts it at
-// about 10 kHz; its reads never fail with EINTR and its timed waits end
+// about 10 kHz. Its reads never fail with EINTR, and its timed waits end
 // close to their deadlines. In a second variant the host thread also runs
 // short guest runs, so real signals are sent and some arrive late, after
 // the guest has returned to host code.

@@ -1,5 +1,5 @@
 // Misuse and bad input. Contract violations abort in a forked child with a
-// message that names the mistake; configuration errors throw SignalError
+// message that names the mistake. Configuration errors throw SignalError
 // with a message that names the value and the fix. Nothing crashes.
 #include "test_support.hpp"
 #include "thread_helpers.hpp"
@@ -182,7 +182,7 @@ TEST_CASE("interrupt signal cannot change after install", "[misuse]") {
 }
 
 // Handles outlive their thread: after it exits, interrupt() and wake() do
-// nothing and say so.
+// nothing and return thread_exited.
 TEST_CASE("handles of an exited thread report it", "[misuse]") {
   intr::GuestDelivery delivery = GENERATE(intr::GuestDelivery::signal, intr::GuestDelivery::polling);
   std::optional<intr::ThreadHandle<>> handle;

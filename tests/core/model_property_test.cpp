@@ -141,7 +141,7 @@ struct Wait : Command {
     if (timeout == Timeout::long_one) context = context.with_timeout(long_timeout);
 
     // The core may call the predicate once in host code before it starts
-    // waiting; the inner steps run on the first call inside the wait, and
+    // waiting. The inner steps run on the first call inside the wait, and
     // the predicate reports ready only after them.
     bool inner_done = false;
     std::uint32_t word_inside = 0;
@@ -292,7 +292,7 @@ struct DeliverSignal : Command {
 }  // namespace
 
 // Random command sequences leave the WaitState exactly where the table
-// says, with the results, signals and wait outcomes the table implies.
+// predicts, with the results, signals and wait outcomes the table implies.
 TEST_CASE("wait state matches the reference model", "[model]") {
   intr::linux_signal::ensure_installed();
   rc::prop("random command sequences", [] {

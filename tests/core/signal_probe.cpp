@@ -9,8 +9,8 @@
 //   signal_probe occupy-env N   install a handler on N, then create a WaitState
 //
 // Prints "signal N" on stdout and exits 0 when a WaitState was created with
-// signal N; prints the SignalError message on stderr and exits 3 when the
-// library rejected the configuration; exits 2 on a usage error.
+// signal N. Prints the SignalError message on stderr and exits 3 when the
+// library rejected the configuration. Exits 2 on a usage error.
 #include <intr/intr.hpp>
 
 #include <csignal>

@@ -122,46 +122,56 @@ class ProgressWatchdog {
   std::thread thread_;
 };
 
+struct DriverCounts {
+  long interrupts = 0;
+  long woke_waiter = 0;
+  long interrupted_guest = 0;
+};
+
+// The driver's side: publishes `cycles` requests one at a time, each after a
+// random delay, and waits for each acknowledgement.
+DriverCounts drive_requests(const intr_test::OwningThread& waiter, Shared& shared, long cycles) {
+  DriverCounts counts;
+  std::mt19937 random(42);
+  std::uniform_int_distribution<int> delay(0, 300);
+  std::bernoulli_distribution choose_interrupt(0.5);
+  for (long sequence = 1; sequence <= cycles; ++sequence) {
+    intr_test::spin_for(delay(random));
+    if (choose_interrupt(random)) {
+      shared.request_kind.store(Request::interrupt);
+      shared.request_sequence.store(sequence);
+      intr::InterruptResult result = waiter.handle().interrupt();
+      ++counts.interrupts;
+      if (result == intr::InterruptResult::woke_waiter) ++counts.woke_waiter;
+      if (result == intr::InterruptResult::interrupted_guest) ++counts.interrupted_guest;
+    } else {
+      shared.request_kind.store(Request::wake);
+      shared.request_sequence.store(sequence);
+      shared.wake_sequence.store(sequence);
+      waiter.waker().wake();
+    }
+
+    for (int seen = shared.acknowledged.load(); seen != sequence; seen = shared.acknowledged.load()) {
+      shared.acknowledged.wait(seen);
+    }
+  }
+  return counts;
+}
+
 }  // namespace
 
 // Every request is observed exactly as requested, none is lost, and the
 // two threads never deadlock.
 TEST_CASE("million interrupt and wake cycles", "[stress]") {
-#if INTR_TEST_TSAN
-  const long cycles = 50'000;
-#else
   const long cycles = intr_test::scaled(1'000'000, 200'000);
-#endif
   Shared shared;
-  long interrupts = 0;
-  long woke_waiter = 0;
-  long interrupted_guest = 0;
+  DriverCounts counts;
   auto start = std::chrono::steady_clock::now();
   {
     intr_test::OwningThread waiter([&](intr::WaitState<>& state) { serve_requests(state, shared, 99); });
     ProgressWatchdog watchdog(shared, 10s);
-    std::mt19937 random(42);
-    std::uniform_int_distribution<int> delay(0, 300);
-    std::bernoulli_distribution choose_interrupt(0.5);
-    for (long sequence = 1; sequence <= cycles; ++sequence) {
-      intr_test::spin_for(delay(random));
-      if (choose_interrupt(random)) {
-        shared.request_kind.store(Request::interrupt);
-        shared.request_sequence.store(sequence);
-        intr::InterruptResult result = waiter.handle().interrupt();
-        ++interrupts;
-        if (result == intr::InterruptResult::woke_waiter) ++woke_waiter;
-        if (result == intr::InterruptResult::interrupted_guest) ++interrupted_guest;
-      } else {
-        shared.request_kind.store(Request::wake);
-        shared.request_sequence.store(sequence);
-        shared.wake_sequence.store(sequence);
-        waiter.waker().wake();
-      }
-      for (int seen = shared.acknowledged.load(); seen != sequence; seen = shared.acknowledged.load()) {
-        shared.acknowledged.wait(seen);
-      }
-    }
+    counts = drive_requests(waiter, shared, cycles);
+
     shared.stop.store(true);
     waiter.waker().wake();
     waiter.handle().interrupt();
@@ -169,10 +179,11 @@ TEST_CASE("million interrupt and wake cycles", "[stress]") {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("stress: %ld cycles in %.1f s: %ld interrupts (%ld woke a waiting thread, %ld interrupted a guest), "
               "%ld guest runs (%ld interrupted)\n",
-              cycles, seconds, interrupts, woke_waiter, interrupted_guest, shared.guest_runs.load(),
-              shared.interrupted_in_guest.load());
+              cycles, seconds, counts.interrupts, counts.woke_waiter, counts.interrupted_guest,
+              shared.guest_runs.load(), shared.interrupted_in_guest.load());
+
   CHECK(shared.mismatches.load() == 0);
   CHECK(shared.acknowledged.load() == cycles);
-  CHECK(woke_waiter > 0);
-  CHECK(interrupted_guest > 0);
+  CHECK(counts.woke_waiter > 0);
+  CHECK(counts.interrupted_guest > 0);
 }

@@ -123,7 +123,7 @@ ChurnResult churn(long thread_count) {
       result.records[static_cast<std::size_t>(index)] = record;
       std::thread thread(short_lived_thread, record, std::ref(recent), static_cast<std::size_t>(index), index % 2 == 0);
       thread.join();
-      // The thread is gone: its handle and waker must say so.
+      // The thread is gone, so its handle and waker return thread_exited.
       if (record->handle->interrupt() == intr::InterruptResult::thread_exited) ++handle_exited;
       if (record->waker->wake() == intr::WakeResult::thread_exited) ++waker_exited;
       record->waker.reset();

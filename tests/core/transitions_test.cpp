@@ -1,15 +1,15 @@
 // Every (state, event) pair of the transition table in model/, run against a
 // real WaitState<> on a real thread with the Linux platform.
 //
-// For each pair the test puts a WaitState into the state (with and without
-// the pending bit where both are reachable), applies the event through the
-// public API, and compares the state word and the action taken (a futex
-// wake, an interrupt signal, the signal handler's decision) with
+// For each pair the test puts a WaitState into the state, with and without
+// the pending bit where both are reachable, and applies the event through
+// the public API. It then compares the state word and the action taken (a
+// futex wake, an interrupt signal, the signal handler's decision) with
 // model::transition(). Pairs that the table calls contract violations run in
 // a forked child, which must abort with a message naming the event and the
 // state. rearm_wait, end_wait and guest_not_ready happen only inside the
-// core; where no API call can produce them in a state, the pair goes through
-// intr::detail::apply(), the read-modify-write every API call uses.
+// core. Where no API call can produce them in a state, the pair goes through
+// intr::detail::apply(), the read-modify-write that every API call uses.
 #include "test_support.hpp"
 
 #include <intr/intr.hpp>
@@ -290,8 +290,8 @@ std::string pair_name(State state, bool pending, Event event) {
 
 }  // namespace
 
-// Each legal pair changes the word exactly as the table says, and performs
-// exactly the table's action: a futex wake, an interrupt signal that the
+// Each legal pair changes the word exactly as the table prescribes and
+// performs exactly the table's action: a futex wake, an interrupt signal that the
 // handler accepts, or nothing.
 TEST_CASE("wait state follows the transition table", "[transitions]") {
   State state = GENERATE(from_range(intr::model::all_states));

@@ -94,10 +94,10 @@ TEST_CASE("interrupt stops a spinning guest", "[threads]") {
 }
 
 // An interrupt that lands while the waiter is already `woken` issues no
-// futex wake of its own. The waiter must still see it: here a wake and then
-// an interrupt arrive from another thread at two points of the wait loop
-// (inside the ready predicate, and just before the futex call), and the
-// wait must return `interrupted` instead of blocking again.
+// futex wake of its own, yet the waiter must still observe it. Here a wake
+// and then an interrupt arrive from another thread at one of two points of
+// the wait loop: inside the ready predicate, or just before the futex call.
+// The wait must return `interrupted` instead of blocking again.
 TEST_CASE("interrupt of a woken waiter is not lost", "[threads]") {
   bool at_futex_call = GENERATE(false, true);
   INFO((at_futex_call ? "just before the futex call" : "inside the ready predicate"));
