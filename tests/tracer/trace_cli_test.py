@@ -89,6 +89,12 @@ def case_workload(options):
         check(accepted > 0, f"the workload delivered no guest interrupt by signal: {report['workload']}")
         check(abs(traced - accepted) <= max(1, accepted // 100),
               f"{traced} guest interrupts traced, but the workload's handler accepted {accepted} (more than 1% apart)")
+        # Every guest interrupt sent by signal either finished its chain or
+        # came back before its handler ran.
+        sent = report["workload"]["kinds"]["guest_signal"]["requested"]
+        accounted = traced + report["counters"]["guest_returned_before_handler"]
+        check(abs(accounted - sent) <= max(1, sent // 100),
+              f"{accounted} guest interrupts traced or counted early, but the workload sent {sent} signals")
         check(report["drops"] == 0, f"the ring buffer dropped {report['drops']} chains at 1000 interrupts/s")
         check_total_within_stage_bounds(report, GUEST_STAGES[:-1], "guest_total")
         check_total_within_stage_bounds(report, WAIT_STAGES[:-1], "wait_total")
