@@ -5,7 +5,7 @@
 //   intr:signal_sent(target_tid, signal_number)
 //   intr:handler_entered(signal_number, state_word)
 //   intr:guest_returned(state_word_before)
-//   intr:wait_started(0)
+//   intr:wait_started(tid)
 //   intr:wait_woken(target_tid, by_interrupt)
 //   intr:wait_ended(result)   result: 0 ready, 1 interrupted, 2 timed_out
 #pragma once
