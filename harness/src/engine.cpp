@@ -32,8 +32,8 @@ Engine* active_engine = nullptr;
 constexpr std::size_t stack_size = 256 * 1024;
 constexpr std::size_t arena_size = 64 * 1024;
 
-// AddressSanitizer must be told when the stack changes, or it takes the
-// fiber's frames for overflows of the scheduler's stack.
+// AddressSanitizer needs a notification at every stack switch; without one
+// it reports the fiber's frames as overflows of the scheduler's stack.
 void start_switch(void** fake_stack, const void* bottom, std::size_t size) {
 #if INTR_HARNESS_ASAN
   __sanitizer_start_switch_fiber(fake_stack, bottom, size);
@@ -299,6 +299,7 @@ void Engine::unblock(std::size_t thread) {
   if (spurious_left_ > 0) causes[count++] = spurious;
   if (slot.signals_queued > 0) causes[count++] = signal;
   Cause cause = causes[count > 1 ? choose(count) : 0];
+
   switch (cause) {
     case timeout:
       if (slot.deadline > clock_) clock_ = slot.deadline;
@@ -317,6 +318,7 @@ void Engine::unblock(std::size_t thread) {
       slot.wake_result = BlockResult::woken;
       break;
   }
+
   slot.status = ThreadStatus::runnable;
   resume(thread);
 }
@@ -352,7 +354,7 @@ void Engine::report_deadlock() {
   failed_ = true;
   failure_.kind = FailureKind::deadlock;
   std::string message =
-      "deadlock: no thread can run, and no timeout, spurious wake-up or signal delivery can fire. Threads:";
+      "no thread can run, and no timeout, spurious wake-up or signal delivery can fire. Threads:";
   for (std::size_t i = 0; i < thread_count_; ++i) {
     const ThreadSlot& slot = threads_[i];
     message += "\n  ";
@@ -479,8 +481,8 @@ void Engine::resume(std::size_t thread) {
   finish_switch(fake_stack, nullptr, nullptr);
   current_ = -1;
   if (slot.status == ThreadStatus::abandoned) {
-    // Destroying a suspended fiber would unwind it; an abandoned one must
-    // never run again, so its handle is parked in storage that is reused
+    // Destroying a suspended fiber would unwind it, but an abandoned one
+    // must never run again. Its handle is parked in storage that is reused
     // without running the destructor.
     new (&abandoned_[thread]) boost::context::fiber(std::move(slot.fiber));
   }

@@ -1,6 +1,6 @@
 // The engine: runs one execution of a scenario on fibers, stops each logical
-// thread at its scheduling points, and asks a Strategy which thread runs
-// next and which value a load reads.
+// thread at its scheduling points, and lets a Strategy pick the thread that
+// runs next and the value that a load reads.
 //
 // Logical threads are Boost.Context fibers rather than OS threads passing a
 // baton: a fiber switch costs nanoseconds where a futex hand-off between OS
@@ -26,9 +26,9 @@ namespace intr::harness::runtime {
 
 using engine::max_threads;
 
-// Locations as the explorer's dependency relation sees them: the global SC
-// view, the clock, the spurious wake-up budget, one signal queue per thread,
-// then the atomics.
+// Locations of the explorer's dependency relation: the global SC view, the
+// clock, the spurious wake-up budget, one signal queue per thread, then the
+// atomics.
 inline constexpr std::uint16_t sc_view_location = 0;
 inline constexpr std::uint16_t clock_location = 1;
 inline constexpr std::uint16_t budget_location = 2;
@@ -69,7 +69,7 @@ inline bool dependent(const AccessSet& a, const AccessSet& b) {
   return false;
 }
 
-// What the strategy sees at a scheduling point.
+// The state of a scheduling point, as a strategy reads it.
 struct SchedulePoint {
   std::uint32_t enabled = 0;  // bit t: thread t can take a step
   std::array<AccessSet, max_threads> access{};
@@ -179,7 +179,7 @@ class Engine final : private engine::ValueChooser {
     bool record = false;
   };
 
-  // Runs one execution. Returns whether it failed; failure() says how.
+  // Runs one execution and returns whether it failed; failure() describes it.
   bool run(const Scenario& scenario, Strategy& strategy, const Settings& settings);
 
   const Failure& failure() const { return failure_; }

@@ -105,9 +105,9 @@ Read Memory::compare_exchange(std::size_t thread, std::uint32_t location, Value 
                               std::memory_order success, std::memory_order failure, ValueChooser& chooser,
                               bool& exchanged) {
   const Location& loc = locations_[location];
-  // Which messages the compare-and-swap may read: the last one when it holds
-  // `expected` (then it writes), and every visible one that does not (then
-  // it fails and is a load with the failure order).
+  // The compare-and-swap may read the last message when that message equals
+  // `expected` (then it writes), and every visible message that differs
+  // (then it fails and is a load with the failure order).
   std::memory_order read_order = success == std::memory_order_seq_cst ? success : failure;
   acquire_sc(thread, read_order);
   View& view = views_[thread];
@@ -218,7 +218,7 @@ void Memory::store_outside_threads(std::uint32_t location, Value value) {
   message.serial = next_serial_++;
   loc.messages[loc.count++] = message;
   // Setup code happens before every logical thread, and final checks after
-  // all of them, so every thread sees this store.
+  // all of them, so no thread can read an older message.
   std::uint16_t position = static_cast<std::uint16_t>(loc.count - 1);
   for (View& view : views_) view.position[location] = position;
   sc_view_.position[location] = position;

@@ -17,7 +17,7 @@
 //    view of the location, except between an RMW and the message it read,
 //    which gives outcomes such as 2+2W.
 //  - seq_cst: a global SC view. A seq_cst store or RMW joins its thread's
-//    view into it after writing; a seq_cst load or RMW joins it into its
+//    view into it after writing. A seq_cst load or RMW joins it into its
 //    thread's view before reading. A seq_cst store goes to the end of the
 //    modification order.
 //  - An RMW reads the last message of the location and appends after it.
@@ -98,7 +98,7 @@ class Memory {
   // Returns the serial of the message written.
   std::uint32_t store(std::size_t thread, std::uint32_t location, Value value, std::memory_order order,
                       ValueChooser& chooser);
-  // A compare-and-swap; `exchanged` tells whether it wrote.
+  // A compare-and-swap that sets `exchanged` when it wrote.
   Read compare_exchange(std::size_t thread, std::uint32_t location, Value expected, Value desired,
                         std::memory_order success, std::memory_order failure, ValueChooser& chooser,
                         bool& exchanged);

@@ -15,8 +15,8 @@ using intr::InterruptResult;
 using intr::WaitResult;
 using intr::WakeResult;
 
-// What the threads of most scenarios share: the target's handle and waker,
-// handed over while the target thread sets up.
+// The target's handle and waker, which the target thread hands over while
+// it sets up and the other threads of most scenarios use.
 struct Target {
   std::optional<Handle> handle;
   std::optional<Waker> waker;

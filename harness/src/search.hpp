@@ -13,10 +13,10 @@ namespace intr::harness::runtime {
 // Depth-first search over the tree of choices, re-running the scenario from
 // the start for every execution (stateless model checking).
 //
-// With DPOR (Flanagan and Godefroid's dynamic partial-order reduction with
-// sleep sets) a node first explores one thread; each race found later, a
-// step that depends on an earlier step of another thread without being
-// ordered after it by happens-before, adds the later thread to the earlier
+// With DPOR (Flanagan and Godefroid's dynamic partial-order reduction, with
+// sleep sets) a node first explores one thread. A race is a step that
+// depends on an earlier step of another thread without being ordered after
+// it by happens-before. Each race adds the later thread to the earlier
 // node's backtrack set. Sleep sets skip threads whose step was already
 // explored from an earlier sibling and is independent of what ran since.
 class TreeSearch final : public Strategy {

@@ -22,7 +22,7 @@ const h::Scenario& builtin(const char* name) {
   return *scenario;
 }
 
-// A waiter that sleeps without deadline and nobody who wakes it.
+// A waiter that sleeps without deadline, and no thread that wakes it.
 h::Scenario forgotten_waiter() {
   return {"forgotten_waiter", "a sleep that nothing ends", [](h::Setup& setup) {
             setup.thread("sleeper", [] {

@@ -5,8 +5,8 @@
 //  - dpor: exhaustive depth-first search with dynamic partial-order
 //    reduction (persistent sets found from races, plus sleep sets). Two
 //    steps depend on each other when they access the same location and at
-//    least one writes; futex calls write their word, a timeout writes the
-//    clock, seq_cst accesses also touch the global SC view.
+//    least one writes. Futex calls write their word, a timeout writes the
+//    clock, and seq_cst accesses also touch the global SC view.
 //  - dfs: exhaustive depth-first search over every interleaving.
 //  - random: `iterations` executions with uniformly random choices.
 //  - pct: `iterations` executions of probabilistic concurrency testing:
@@ -91,10 +91,13 @@ struct Result {
   std::uint32_t threads = 0;       // logical threads of the last execution
   std::optional<Failure> failure;
 
-  // Whether the result is what the scenario claims.
+  // Whether the result is what the scenario claims. An expected failure
+  // must contain Scenario::expected_failure in "<kind>: <message>".
   bool as_expected(const Scenario& claim) const {
     if (claim.expectation == Expectation::holds) return !failure.has_value();
-    return failure.has_value() && failure->message.find(claim.expected_failure) != std::string::npos;
+    if (!failure) return false;
+    std::string text = std::string(to_string(failure->kind)) + ": " + failure->message;
+    return text.find(claim.expected_failure) != std::string::npos;
   }
 };
 
