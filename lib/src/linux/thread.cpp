@@ -62,18 +62,17 @@ void ensure_alternate_stack() {
   thread_locals.alternate_stack_size = size;
 }
 
-// Unmaps the alternate stack that ensure_alternate_stack() mapped. It stays
-// installed (and mapped) if the program has replaced it in the meantime.
+// Unmaps the alternate stack that ensure_alternate_stack() mapped, and
+// disables it unless the program has installed another one since, which
+// then stays in place.
 void remove_alternate_stack() {
   if (thread_locals.alternate_stack == nullptr) return;
   stack_t current{};
-  if (sigaltstack(nullptr, &current) != 0 || current.ss_sp != thread_locals.alternate_stack) {
-    thread_locals.alternate_stack = nullptr;
-    return;
+  if (sigaltstack(nullptr, &current) == 0 && current.ss_sp == thread_locals.alternate_stack) {
+    stack_t disable{};
+    disable.ss_flags = SS_DISABLE;
+    sigaltstack(&disable, nullptr);
   }
-  stack_t disable{};
-  disable.ss_flags = SS_DISABLE;
-  sigaltstack(&disable, nullptr);
   munmap(thread_locals.alternate_stack, thread_locals.alternate_stack_size);
   thread_locals.alternate_stack = nullptr;
   thread_locals.alternate_stack_size = 0;
