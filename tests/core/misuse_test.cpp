@@ -130,6 +130,16 @@ TEST_CASE("occupied interrupt signal is rejected", "[misuse]") {
   CHECK_THAT(probe.error_output, Contains("choose a real-time signal that the program leaves at SIG_DFL"));
 }
 
+// With every real-time signal taken, the first WaitState fails with a
+// message that says how to free one.
+TEST_CASE("no free real-time signal is reported", "[misuse]") {
+  intr_test::ChildResult probe = run_probe({"occupy-all"});
+  INFO("probe " << probe.describe() << ", stderr: " << probe.error_output);
+  CHECK(probe.exited_with(3));
+  CHECK_THAT(probe.error_output, Contains("intr: no real-time signal is free"));
+  CHECK_THAT(probe.error_output, Contains("name it with INTR_SIGNAL or intr::linux_signal::set_interrupt_signal()"));
+}
+
 // INTR_SIGNAL gets the same checks, and a valid value is used.
 TEST_CASE("INTR_SIGNAL is validated", "[misuse]") {
   SECTION("not a real-time signal") {

@@ -7,6 +7,7 @@
 //   signal_probe occupy-set N   install a handler on N, then the same
 //   signal_probe env            create a WaitState (INTR_SIGNAL chooses)
 //   signal_probe occupy-env N   install a handler on N, then create a WaitState
+//   signal_probe occupy-all     install handlers on every real-time signal, then the same
 //
 // Prints "signal N" on stdout and exits 0 when a WaitState was created with
 // signal N. Prints the SignalError message on stderr and exits 3 when the
@@ -33,7 +34,7 @@ void occupy(int signal_number) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: signal_probe set N | occupy-set N | env | occupy-env N\n");
+  std::fprintf(stderr, "usage: signal_probe set N | occupy-set N | env | occupy-env N | occupy-all\n");
   return 2;
 }
 
@@ -51,6 +52,8 @@ int main(int argc, char** argv) {
       intr::linux_signal::set_interrupt_signal(number);
     } else if (std::strcmp(mode, "occupy-env") == 0 && argc == 3) {
       occupy(number);
+    } else if (std::strcmp(mode, "occupy-all") == 0 && argc == 2) {
+      for (int signal_number = SIGRTMIN; signal_number <= SIGRTMAX; ++signal_number) occupy(signal_number);
     } else if (std::strcmp(mode, "env") != 0 || argc != 2) {
       return usage();
     }
