@@ -131,7 +131,7 @@ TEST_CASE("occupied interrupt signal is rejected", "[misuse]") {
 }
 
 // With every real-time signal taken, the first WaitState fails with a
-// message that says how to free one.
+// message that explains how to free one.
 TEST_CASE("no free real-time signal is reported", "[misuse]") {
   intr_test::ChildResult probe = run_probe({"occupy-all"});
   INFO("probe " << probe.describe() << ", stderr: " << probe.error_output);
