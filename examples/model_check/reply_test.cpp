@@ -6,7 +6,6 @@
 // product instantiates it with intr::NativePlatform and std::atomic, and the
 // test with the harness's ModelPlatform and harness::Atomic. The explorer
 // then runs the real code under every interleaving and memory-model outcome.
-#define CATCH_CONFIG_MAIN
 #include <intr/harness/explorer.hpp>
 #include <intr/harness/report.hpp>
 

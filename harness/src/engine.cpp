@@ -20,6 +20,7 @@
 #endif
 
 #if INTR_HARNESS_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -459,6 +460,11 @@ void Engine::teardown() {
 // --- Fibers -----------------------------------------------------------------
 
 void Engine::create_fiber(std::size_t thread) {
+#if INTR_HARNESS_ASAN
+  // An abandoned thread never returned from its frames, so their redzones
+  // are still poisoned; the reused stack starts clean.
+  __asan_unpoison_memory_region(stacks_[thread].memory, stacks_[thread].size);
+#endif
   threads_[thread].fiber = boost::context::fiber(
       std::allocator_arg, ReusedStack{&stacks_[thread]}, [this, thread](boost::context::fiber&& scheduler) {
         finish_switch(nullptr, const_cast<const void**>(&scheduler_stack_bottom_), &scheduler_stack_size_);

@@ -212,7 +212,10 @@ class Engine final : private engine::ValueChooser {
   void release(ModelPlatform::ThreadRecord& record);
   bool send_signal(ModelPlatform::ThreadRecord& record);
   void trace(TracePoint point, const ModelPlatform::ThreadRecord& record, std::uint32_t value);
-  [[noreturn]] void fail_thread(FailureKind kind, std::string message);
+  // Fails the execution with prefix + message and abandons the calling
+  // thread. Takes views because the caller's frames are never unwound, so
+  // a std::string made for the call would never be freed.
+  [[noreturn]] void fail_thread(FailureKind kind, std::string_view prefix, std::string_view message = {});
   void fail_outside_thread(FailureKind kind, std::string message);
   bool guest_poll();
   void spin_until_signal();

@@ -8,18 +8,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <tuple>
 
 namespace intr::harness::runtime {
 
 void Engine::check_memory() {
   if (memory_.error() == engine::MemoryError::none) return;
-  std::string message = memory_.error() == engine::MemoryError::too_many_locations
-                            ? "the scenario created more than " + std::to_string(engine::max_locations) +
-                                  " model atomics in one execution"
-                            : "an atomic received more than " + std::to_string(engine::max_messages) +
-                                  " stores in one execution; lower the step bound or shorten the scenario";
-  if (in_thread()) fail_thread(FailureKind::capacity, std::move(message));
-  throw std::runtime_error("intr harness: " + message);
+  // No std::string lives in this frame: an abandoned thread never frees it.
+  const char* message = memory_.error() == engine::MemoryError::too_many_locations
+                            ? "the scenario created more than 32 model atomics in one execution"
+                            : "an atomic received more than 128 stores in one execution; lower the step bound or "
+                              "shorten the scenario";
+  static_assert(engine::max_locations == 32 && engine::max_messages == 128, "update the messages above");
+  if (in_thread()) fail_thread(FailureKind::capacity, message);
+  throw std::runtime_error(std::string("intr harness: ") + message);
 }
 
 std::uint32_t Engine::create_location(Value initial, Value mask) {
@@ -169,8 +171,8 @@ void Engine::attach(ModelPlatform::ThreadRecord& record, ModelPlatform::Word& wo
                            "body, because it belongs to the thread that creates it");
   }
   if (record_count_ == records_.size()) {
-    fail_thread(FailureKind::capacity,
-                "the scenario created more than " + std::to_string(records_.size()) + " WaitStates");
+    static_assert(std::tuple_size_v<decltype(records_)> == 16, "update the message below");
+    fail_thread(FailureKind::capacity, "the scenario created more than 16 WaitStates");
   }
   std::size_t index = record_count_++;
   RecordInfo& info = records_[index];
@@ -228,15 +230,16 @@ void Engine::trace(TracePoint point, const ModelPlatform::ThreadRecord& record, 
   }
 }
 
-void Engine::fail_thread(FailureKind kind, std::string message) {
+void Engine::fail_thread(FailureKind kind, std::string_view prefix, std::string_view message) {
   if (!in_thread()) {
-    fail_outside_thread(kind, std::move(message));
+    fail_outside_thread(kind, std::string(prefix) + std::string(message));
     throw FinalCheckFailed{};
   }
   if (!failed_) {
     failed_ = true;
     failure_.kind = kind;
-    failure_.message = std::move(message);
+    failure_.message.assign(prefix);
+    failure_.message.append(message);
     failure_.thread = threads_[static_cast<std::size_t>(current_)].name;
   }
   abandon_current();
@@ -433,7 +436,7 @@ void check(bool condition, std::string_view message) {
 }
 
 void fail(std::string_view message) {
-  Engine::active().fail_thread(FailureKind::assertion, "check failed: " + std::string(message));
+  Engine::active().fail_thread(FailureKind::assertion, "check failed: ", message);
 }
 
 bool interrupt_requested() { return Engine::active().guest_poll(); }
