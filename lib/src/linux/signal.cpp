@@ -95,11 +95,11 @@ int choose_signal() {
 // Whether a guest may see system call `number` fail with EINTR without
 // having run: the call can block, and its manual page lists EINTR, so its
 // callers already handle that error. Every other call runs normally even when
-// the signal lands on its `syscall` instruction, because skipping it would
-// break callers that never expect EINTR: getpid() would return -4, a futex
-// wake from pthread_mutex_unlock() would be lost, and a skipped rt_sigreturn
-// (the return path of any other signal handler) would crash the thread.
-// Only a switch on numbers and registers, so it is async-signal-safe.
+// the signal lands on its `syscall` instruction. Skipping it would break
+// callers that never expect EINTR: getpid() would return -4, a futex wake
+// from pthread_mutex_unlock() would be lost, and a skipped rt_sigreturn (the
+// return path of any other signal handler) would crash the thread. The
+// function is a switch on numbers and registers, so it is async-signal-safe.
 bool fails_with_eintr(greg_t number, const greg_t* registers) {
   switch (number) {
     case SYS_futex: {
