@@ -76,15 +76,16 @@ std::vector<CaseResult> measure_fast_paths(std::size_t samples) {
   // caller's condition and a state word would.
   alignas(64) std::atomic<bool> ready{true};
   alignas(64) std::atomic<std::uint32_t> word{0};
-  std::uint32_t raw_state = 0;
 
   results.push_back(measure_pair(
       {"wait_until_ready", "wait_until() whose predicate (one seq_cst load) is already true", "raw_cas_load"}, samples,
       [&] { state.context().wait_until([&] { return ready.load(std::memory_order_seq_cst); }); },
-      [&] {
-        std::uint32_t expected = raw_state;
-        word.compare_exchange_strong(expected, raw_state ^ 1, std::memory_order_seq_cst);
-        raw_state ^= 1;
+      // The value to swap in lives in the lambda, not behind a reference,
+      // so that it stays in a register and the baseline does no extra load.
+      [&word, &ready, value = std::uint32_t{0}]() mutable {
+        std::uint32_t expected = value;
+        word.compare_exchange_strong(expected, value ^ 1, std::memory_order_seq_cst);
+        value ^= 1;
         (void)ready.load(std::memory_order_seq_cst);
       }));
 
