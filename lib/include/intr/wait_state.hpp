@@ -256,6 +256,20 @@ constexpr std::memory_order order_unless(Mutation mutation, std::memory_order or
   return order;
 }
 
+// Tells the platform that a guest run ended with the word `before`, once the
+// thread is back in host state. A platform that delivers interrupts
+// asynchronously uses it to absorb a signal still on its way, so that none
+// lands in host code.
+template <Platform P>
+void guest_left(typename P::ThreadRecord& record, std::uint32_t before) {
+  if constexpr (requires { P::guest_left(record, before); }) {
+    P::guest_left(record, before);
+  } else {
+    (void)record;
+    (void)before;
+  }
+}
+
 // The word before an event and the transition that the table chose for it.
 struct Applied {
   std::uint32_t before;
@@ -564,7 +578,8 @@ class WaitState {
     }
     if (entry != GuestEntry::entered) {
       // Acq_rel: the thread reads interrupter data only after this point.
-      detail::apply<P>(block_->word, model::Event::guest_not_ready, std::memory_order_acq_rel);
+      detail::Applied left = detail::apply<P>(block_->word, model::Event::guest_not_ready, std::memory_order_acq_rel);
+      detail::guest_left<P>(block_->thread, left.before);
     }
     return entry;
   }
@@ -579,6 +594,7 @@ class WaitState {
     // Acq_rel: acquire so that host code after the guest sees what the
     // interrupter wrote; release is harmless and keeps the RMW symmetric.
     detail::Applied applied = detail::apply<P>(block_->word, model::Event::finish_guest, std::memory_order_acq_rel);
+    detail::guest_left<P>(block_->thread, applied.before);
     P::trace(TracePoint::guest_returned, block_->thread, applied.before);
     return model::state_of(applied.before) == model::State::interrupted_guest;
   }

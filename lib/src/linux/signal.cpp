@@ -21,7 +21,7 @@
 namespace intr {
 namespace linux_detail {
 
-constinit thread_local ThreadLocals thread_locals{&host_word, nullptr, 0, 0, nullptr, 0};
+constinit thread_local ThreadLocals thread_locals{&host_word, nullptr, 0, 0, 0, nullptr, 0};
 constinit const std::atomic<std::uint32_t> host_word{0};
 
 namespace {

@@ -11,8 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <string>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -26,6 +28,25 @@ namespace intr {
 namespace {
 
 using linux_detail::thread_locals;
+
+void pause_briefly() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Sends the interrupt signal through `send` and returns false only when the
+// thread is gone. A failed send to a live thread (a full queue of real-time
+// signals) is counted, so that the thread does not wait for it in
+// guest_left().
+template <class Send>
+bool send_counted(LinuxPlatform::ThreadRecord& record, Send send) {
+  if (send() == 0) return true;
+  if (errno == ESRCH) return false;
+  // Release: guest_left() reads the count with acquire.
+  record.failed_sends.fetch_add(1, std::memory_order_release);
+  return true;
+}
 
 std::atomic<int> pidfd_support{-1};  // -1 unknown, 0 no, 1 yes
 std::atomic<bool> pidfd_disabled{false};
@@ -120,8 +141,45 @@ void LinuxPlatform::attach_thread(ThreadRecord& record, Word& word, GuestDeliver
     unblock_signal(signal_number);
     if (linux_signal::has_thread_pidfd()) record.pidfd = open_thread_pidfd(record.tid);
   }
+  // Signals received under an earlier WaitState of this thread settle no
+  // debt of this one.
+  thread_locals.signals_owed = thread_locals.signals_received.load(std::memory_order_relaxed);
   thread_locals.word = &word;
   thread_locals.record = &record;
+}
+
+void LinuxPlatform::guest_left(ThreadRecord& record, std::uint32_t word_before) {
+  if (record.delivery != GuestDelivery::signal) return;
+  if (model::state_of(word_before) != model::State::interrupted_guest) return;
+  // The interrupter that moved this run to interrupted_guest sends exactly
+  // one signal, maybe not yet. Until the handler has counted it (or the
+  // interrupter has counted a failed send), host code must not run: the
+  // signal would break its poll() or nanosleep() with EINTR. The wait is
+  // usually a few microseconds: the guest saw the state word change just
+  // before the signal arrived.
+  std::uint64_t owed = ++thread_locals.signals_owed;
+  for (unsigned round = 0;; ++round) {
+    // Acquire: pairs with the interrupter's release increment of failed_sends.
+    std::uint64_t settled = thread_locals.signals_received.load(std::memory_order_relaxed) +
+                            record.failed_sends.load(std::memory_order_acquire);
+    if (settled >= owed) return;
+    if (round < 1000) {
+      pause_briefly();
+    } else if (round < 2000) {
+      sched_yield();
+    } else if (round < 12000) {
+      // The interrupter was preempted between its state change and its
+      // send; sleep in steps of 100 us. EINTR here is the signal itself.
+      timespec step{0, 100'000};
+      nanosleep(&step, nullptr);
+    } else {
+      // NOTE: after about a second the signal is taken as lost (for example
+      // blocked by guest code with pthread_sigmask); a late arrival can then
+      // still break a host call with EINTR.
+      thread_locals.signals_owed = settled;
+      return;
+    }
+  }
 }
 
 void LinuxPlatform::detach_thread(ThreadRecord& record) {
@@ -165,7 +223,7 @@ bool LinuxPlatform::interrupt_thread(ThreadRecord& record) {
     // A thread pidfd names exactly this thread for as long as the fd is
     // open, so no guard is needed: a dead thread makes the call fail.
     INTR_PROBE2(signal_sent, record.tid, signal_number);
-    return syscall(SYS_pidfd_send_signal, record.pidfd, signal_number, nullptr, 0) == 0 || errno != ESRCH;
+    return send_counted(record, [&] { return syscall(SYS_pidfd_send_signal, record.pidfd, signal_number, nullptr, 0); });
   }
   // Acquire: if the exited bit is clear here, the detaching thread will see
   // this increment and wait for the matching decrement.
@@ -173,7 +231,7 @@ bool LinuxPlatform::interrupt_thread(ThreadRecord& record) {
   bool alive = (guard & exited_bit) == 0;
   if (alive) {
     INTR_PROBE2(signal_sent, record.tid, signal_number);
-    alive = syscall(SYS_tgkill, getpid(), record.tid, signal_number) == 0 || errno != ESRCH;
+    alive = send_counted(record, [&] { return syscall(SYS_tgkill, getpid(), record.tid, signal_number); });
   }
   // Release: the detaching thread's acquire load sees tgkill() as finished.
   std::uint32_t after = record.guard.fetch_sub(1, std::memory_order_release) - 1;

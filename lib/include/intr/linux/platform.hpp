@@ -12,13 +12,11 @@
 // kernel has it, otherwise by tgkill() under a guard that the exiting thread
 // takes before it detaches.
 //
-// NOTE: a signal can arrive after its guest run has ended, when the guest
-// saw the interrupt in its state word and returned to host code before the
-// signal was sent or delivered. The handler ignores such a late signal, and
-// SA_RESTART restarts most interrupted calls, read() and write() among them,
-// but the calls that signal(7) lists as never restarted (poll, select,
-// epoll_wait, nanosleep, clock_nanosleep and others) then fail with EINTR in
-// host code. The library's own waits retry after EINTR.
+// A guest often sees the interrupt in its state word and returns before the
+// signal arrives. A signal that then landed in host code would make the calls
+// that signal(7) lists as never restarted (poll, epoll_wait, nanosleep and
+// others) fail with EINTR there, so a guest run that ended interrupted waits,
+// in guest_left(), until its one signal has been handled.
 #pragma once
 
 #include <intr/platform.hpp>
@@ -52,6 +50,9 @@ struct LinuxPlatform {
     // Bit 31: the thread has detached. Bits 0-30: interrupters inside
     // tgkill(), which the detaching thread waits out.
     std::atomic<std::uint32_t> guard{0};
+    // Signals that interrupt_thread() owed this thread but could not send
+    // (the kernel's queue of real-time signals was full).
+    std::atomic<std::uint32_t> failed_sends{0};
   };
 
   static void block(Word& word, std::uint32_t expected);
@@ -63,6 +64,7 @@ struct LinuxPlatform {
   static void detach_thread(ThreadRecord& record);
   static void release_thread(ThreadRecord& record);
   static bool interrupt_thread(ThreadRecord& record);
+  static void guest_left(ThreadRecord& record, std::uint32_t word_before);
   static bool has_exited(const ThreadRecord& record) {
     // Acquire: pairs with the release in detach_thread().
     return (record.guard.load(std::memory_order_acquire) & exited_bit) != 0;

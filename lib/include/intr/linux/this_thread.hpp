@@ -26,6 +26,10 @@ struct ThreadLocals {
   std::atomic<int> break_system_calls;
   // Interrupt signals from this process that reached this thread.
   std::atomic<std::uint64_t> signals_received;
+  // Guest runs of this thread's WaitState that ended interrupted in signal
+  // mode, counted from the value of signals_received at attach. Each owes
+  // exactly one signal, which the run's end waits for.
+  std::uint64_t signals_owed;
   void* alternate_stack;
   std::size_t alternate_stack_size;
 };
