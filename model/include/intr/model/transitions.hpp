@@ -1,7 +1,7 @@
 // The abstract specification of the per-thread wait-state machine.
 //
 // Every thread that can be interrupted owns one 32-bit state word. Its low
-// three bits hold a State, bit 3 holds the sticky interrupt-pending flag. This
+// three bits contain a State, and bit 3 is the sticky interrupt-pending flag. This
 // header is the single source of truth for how that word may change: for every
 // (state, event) pair, `transition()` gives the next state, what happens to the
 // pending bit, and the action the caller must take afterwards.
@@ -28,12 +28,12 @@ enum class State : std::uint8_t {
 };
 inline constexpr std::size_t state_count = 5;
 
-// What happens to a thread's state word.
+// Events that change, or may change, a thread's state word.
 enum class Event : std::uint8_t {
   start_wait,                    // the thread enters an interruptible wait
   rearm_wait,                    // the waiter re-arms after its futex returned
   end_wait,                      // the waiter leaves the wait with a result
-  wake,                          // a Waker asks the waiter to re-evaluate
+  wake,                          // a Waker requests that the waiter re-evaluate
   interrupt,                     // a ThreadHandle requests an interrupt
   take_interrupt,                // the thread consumes the pending request
   prepare_guest,                 // the thread is about to run guest code
@@ -43,7 +43,7 @@ enum class Event : std::uint8_t {
 };
 inline constexpr std::size_t event_count = 10;
 
-// What the actor does after its read-modify-write succeeded.
+// The step the actor takes after its read-modify-write succeeded.
 enum class Action : std::uint8_t {
   none,
   futex_wake,          // wake the thread blocked on the state word
@@ -52,7 +52,7 @@ enum class Action : std::uint8_t {
   contract_violation,  // the event is illegal in this state: abort
 };
 
-// What the event does to the sticky pending bit.
+// The effect of an event on the sticky pending bit.
 enum class Pending : std::uint8_t { keep, set, clear };
 
 struct Transition {
