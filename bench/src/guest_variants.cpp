@@ -20,8 +20,6 @@ namespace {
 // How long one ppoll() of a blocked guest lasts. A trigger that lands before
 // the call starts is seen after this at the latest.
 constexpr timespec block_timeout{0, 100'000'000};
-// How long the driver waits for a late interrupt signal before moving on.
-constexpr std::int64_t late_signal_timeout_ns = 100'000'000;
 
 // Set by the baseline's handler. Lock-free, so the handler may store it.
 std::atomic<bool> raw_signal_seen{false};
@@ -29,15 +27,11 @@ static_assert(std::atomic<bool>::is_always_lock_free);
 
 extern "C" void on_raw_signal(int, siginfo_t*, void*) { raw_signal_seen.store(true, std::memory_order_release); }
 
-std::uint64_t handled_signals() {
-  linux_signal::HandlerCounts counts = linux_signal::handler_counts();
-  return counts.accepted + counts.late + counts.ignored;
-}
-
 // A guest run that the driver interrupts through its ThreadHandle. With
 // signal delivery, the signal wakes a blocked guest because ppoll() fails
 // with EINTR. A spinning guest reads the changed state word before the
-// signal arrives.
+// signal arrives, but finish_running_guest() then waits until the signal
+// has been handled, so both shapes pay for the signal.
 class IntrGuest final : public LatencyVariant {
  public:
   IntrGuest(GuestDelivery delivery, GuestShape shape)
@@ -68,15 +62,7 @@ class IntrGuest final : public LatencyVariant {
   }
 
   void driver_begin_block() override { handle_.emplace(*target_handle_); }
-  void prepare_trigger() override { signals_before_ = handled_signals(); }
   void trigger() override { handle_->interrupt(); }
-  // A spinning guest may finish before its signal arrives; waiting for the
-  // handler here keeps that late signal out of the next sample.
-  void after_iteration() override {
-    if (delivery_ != GuestDelivery::signal) return;
-    std::int64_t limit = now_ns() + late_signal_timeout_ns;
-    while (handled_signals() == signals_before_ && now_ns() < limit) cpu_relax();
-  }
   void driver_end_block() override { handle_.reset(); }
 
  private:
@@ -85,7 +71,6 @@ class IntrGuest final : public LatencyVariant {
   std::optional<WaitState<>> state_;
   std::optional<ThreadHandle<>> target_handle_;
   std::optional<ThreadHandle<>> handle_;
-  std::uint64_t signals_before_ = 0;
 };
 
 // The target blocks in ppoll() or spins until its handler has set a flag;
