@@ -14,11 +14,10 @@ namespace {
 constexpr double wake_target = 1.15;
 constexpr double signal_target = 1.15;
 constexpr double polling_target = 2.0;
-// Samples per block before the next variant runs. Noise from the rest of
-// the machine comes and goes over milliseconds; with blocks of 100 it once
-// made one variant of a group 20% slower than the others for a whole run.
-// Blocks of 10 spread such noise over all variants, at the cost of a
-// handshake with the target thread (and a new WaitState) per block.
+// Samples per block before the next variant runs. Small blocks spread noise
+// from other processes, which comes and goes over milliseconds, evenly over
+// the variants of a group. Each block costs a handshake with the target
+// thread and, for intr's variants, a new WaitState.
 constexpr std::size_t max_block = 10;
 constexpr std::size_t warm_up_iterations = 20;
 
