@@ -373,7 +373,10 @@ Scenario misuse_guest_inside_wait() {
                     [](Setup& setup) {
                       setup.thread("waiter", [] {
                         WaitState state;
+                        // The first call of the predicate runs in host state
+                        // before the wait starts; the misuse is in the second.
                         state.context().with_timeout(1ms).wait_until([&] {
+                          if (model::state_of(state.word()) != model::State::waiting) return false;
                           if (state.prepare_to_run_guest() == GuestEntry::entered) state.finish_running_guest();
                           return true;
                         });

@@ -52,6 +52,33 @@ TEST_CASE("wait inside a wait aborts", "[misuse]") {
       {"intr: contract violation: start_wait in state waiting", "a wait inside a wait"});
 }
 
+// The first call of ready() runs in host state, before the wait starts;
+// a wait started there is caught too.
+TEST_CASE("wait inside the first ready call aborts", "[misuse]") {
+  expect_abort(
+      [] {
+        intr::WaitState<> state;
+        state.context().wait_until([&] {
+          state.context().with_timeout(std::chrono::milliseconds(1)).sleep();
+          return true;
+        });
+      },
+      {"intr: contract violation: start_wait inside a ready() predicate", "a wait inside a wait"});
+}
+
+// Guest code started from the first call of ready() is caught as well.
+TEST_CASE("guest inside the first ready call aborts", "[misuse]") {
+  expect_abort(
+      [] {
+        intr::WaitState<> state;
+        state.context().wait_until([&] {
+          if (state.prepare_to_run_guest() == intr::GuestEntry::entered) state.finish_running_guest();
+          return true;
+        });
+      },
+      {"intr: contract violation: prepare_guest inside a ready() predicate", "guest code started inside a wait"});
+}
+
 // Guest code must not wait: it cannot be woken, only interrupted.
 TEST_CASE("wait inside guest code aborts", "[misuse]") {
   expect_abort(

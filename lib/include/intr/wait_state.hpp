@@ -466,8 +466,10 @@ class WaitContext {
   // Blocks until ready() returns true (ready), the deadline passes
   // (timed_out) or an interrupt is requested (interrupted), checked in that
   // order each time the thread wakes. A deadline that has passed reports
-  // timed_out even with an interrupt pending. ready() runs on this thread
-  // with the state `waiting` and must not wait or run guest code.
+  // timed_out even with an interrupt pending. ready() runs on this thread:
+  // once in host state, where a true result returns at once, then with the
+  // state `waiting` each time the thread wakes. It must not wait or run guest
+  // code.
   template <class Ready>
   WaitResult wait_until(Ready&& ready) {
     return state_->wait(deadline_, check_, ready);
@@ -569,6 +571,7 @@ class WaitState {
     // Seq_cst: the write of `running_in_guest` and check()'s reads form the
     // store-buffering pattern with an interrupter that publishes and then
     // reads the state, exactly as a waiter does.
+    reject_inside_precheck(model::Event::prepare_guest);
     detail::Applied applied = detail::apply<P>(block_->word, model::Event::prepare_guest, std::memory_order_seq_cst);
     GuestEntry entry = GuestEntry::entered;
     if (model::is_pending(applied.before)) {
@@ -609,6 +612,17 @@ class WaitState {
 
   template <class Check, class Ready>
   WaitResult wait(const std::optional<Instant>& deadline, Check& check, Ready& ready) {
+    reject_inside_precheck(model::Event::start_wait);
+    // A condition that already holds needs no wait, as in
+    // std::condition_variable::wait(lock, pred). A true result needs no
+    // ordering with the state word, because nothing blocks on it. Relaxed:
+    // only this thread moves the word out of running_in_host, so the load
+    // tells a legal call from a wait inside a wait or inside guest code,
+    // which apply() below rejects.
+    if (model::state_of(block_->word.load(std::memory_order_relaxed)) == model::State::running_in_host) {
+      PrecheckScope scope(in_precheck_);
+      if (ready()) return WaitResult::ready;
+    }
     // Seq_cst: the store of `waiting` must precede, in the single total
     // order, the reads of the caller's condition in ready() and check().
     detail::apply<P>(block_->word, model::Event::start_wait,
@@ -658,7 +672,30 @@ class WaitState {
     }
   }
 
+  // Marks the first call of ready(), made in host state before the wait
+  // starts, so that a wait or guest run started inside it is still caught.
+  struct PrecheckScope {
+    explicit PrecheckScope(bool& flag) : flag_(flag) { flag_ = true; }
+    ~PrecheckScope() { flag_ = false; }
+    PrecheckScope(const PrecheckScope&) = delete;
+    PrecheckScope& operator=(const PrecheckScope&) = delete;
+    bool& flag_;
+  };
+
+  void reject_inside_precheck(model::Event event) {
+    if (!in_precheck_) return;
+    char message[200];
+    std::snprintf(message, sizeof message,
+                  "intr: contract violation: %.*s inside a ready() predicate: %s",
+                  static_cast<int>(model::name(event).size()), model::name(event).data(),
+                  event == model::Event::start_wait ? "a wait inside a wait" : "guest code started inside a wait");
+    P::contract_violation(message);
+    std::abort();
+  }
+
   detail::SharedBlock<P>* block_;
+  // Owner-only: true while ready() runs before the wait has started.
+  bool in_precheck_ = false;
 };
 
 }  // namespace intr
