@@ -89,9 +89,11 @@ std::string sequence_diagram(const Failure& failure) {
   return diagram;
 }
 
-std::string failure_report(const Scenario& scenario, const Failure& failure) {
+std::string failure_report(const Scenario& scenario, const Failure& failure, std::string_view mutant) {
   std::string report = "scenario: " + scenario.name + "\n";
-  report += "replay:   intr check --replay " + schedule_string(scenario, failure) + "\n";
+  report += "replay:   intr check ";
+  if (!mutant.empty()) report += "--mutant " + std::string(mutant) + " ";
+  report += "--replay " + schedule_string(scenario, failure) + "\n";
   report += "failure:  " + std::string(to_string(failure.kind));
   if (!failure.thread.empty()) report += " in thread " + failure.thread;
   report += ": " + failure.message + "\n";

@@ -54,9 +54,12 @@ TEST_CASE("check of named scenarios passes with a table") {
 TEST_CASE("check exits 1 and prints a replayable schedule for a mutant") {
   Run run = run_check("wait_vs_wake --mutant wake_without_futex_wake");
   CHECK(run.status == 1);
-  auto at = run.output.find("intr check --replay ");
+  // The printed command switches the mutant on, so it can be pasted as is.
+  const std::string printed = "intr check --mutant wake_without_futex_wake --replay ";
+  auto at = run.output.find(printed);
   REQUIRE(at != std::string::npos);
-  std::string schedule = run.output.substr(at + 20, run.output.find('\n', at) - at - 20);
+  std::string schedule =
+      run.output.substr(at + printed.size(), run.output.find('\n', at) - at - printed.size());
 
   Run replayed = run_check("--replay " + schedule + " --mutant wake_without_futex_wake");
   CHECK(replayed.status == 1);
@@ -79,7 +82,8 @@ TEST_CASE("check rejects bad input with exit code 2 and names the value") {
                           Case{"--replay garbage", "garbage"}, Case{"--replay intr9:wait_vs_wake:0:00000000", "version '9'"},
                           Case{"--shard 4/3", "4/3"}, Case{"--shard x", "'x'"}, Case{"--shard 0/2", "0/2"},
                           Case{"--mutant nothing", "nothing"}, Case{"--merge /nonexistent/report.json", "/nonexistent"},
-                          Case{"--step-bound 0", "0"}}) {
+                          Case{"--step-bound 0", "0"}, Case{"--mutant ''", "empty"},
+                          Case{"--replay ''", "empty"}, Case{"--shard ''", "empty"}}) {
     INFO("arguments: " << bad.arguments);
     Run run = run_check(bad.arguments);
     CHECK(run.status == 2);
@@ -116,6 +120,24 @@ TEST_CASE("shard reports merge into the verdict of the full run") {
   Run broken = run_check(merge);
   CHECK(broken.status == 2);
   CHECK(broken.output.find(files[0]) != std::string::npos);
+  for (const std::string& path : files) std::remove(path.c_str());
+}
+
+// A demonstration scenario finds its failure in one part of the search, so
+// shard 1 explores it whole and the other shards must not fail for it.
+TEST_CASE("shards of expected failures pass and merge") {
+  std::string merge = "--merge";
+  std::vector<std::string> files;
+  for (int shard = 1; shard <= 3; ++shard) {
+    std::string path = temporary_path("demo" + std::to_string(shard) + ".json");
+    Run run = run_check("demo_reason_wake_release wait_vs_wake --json --shard " + std::to_string(shard) + "/3 > " + path);
+    CHECK(run.status == 0);
+    files.push_back(path);
+    merge += " " + path;
+  }
+  Run merged = run_check(merge);
+  CHECK(merged.status == 0);
+  CHECK(merged.output.find("verdict: pass") != std::string::npos);
   for (const std::string& path : files) std::remove(path.c_str());
 }
 

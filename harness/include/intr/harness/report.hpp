@@ -19,7 +19,8 @@ std::string step_table(const Failure& failure);
 std::string sequence_diagram(const Failure& failure);
 
 // The whole report, in the order: scenario, schedule, what went wrong,
-// table, diagram.
-std::string failure_report(const Scenario& scenario, const Failure& failure);
+// table, diagram. `mutant` names the mutant that was switched on, if any,
+// so that the printed replay command switches it on too.
+std::string failure_report(const Scenario& scenario, const Failure& failure, std::string_view mutant = {});
 
 }  // namespace intr::harness
