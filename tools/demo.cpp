@@ -16,6 +16,7 @@
 namespace intr::tools {
 namespace {
 
+constexpr double min_duration_seconds = 0.001;
 constexpr double max_duration_seconds = 3600.0;
 
 struct DemoOptions {
@@ -64,8 +65,11 @@ CLI::Validator duration_validator() {
           number.pop_back();
         }
         double seconds = 0.0;
-        if (!parse_double(number, seconds) || seconds * scale <= 0.0 || seconds * scale > max_duration_seconds) {
-          return "'" + text + "' is invalid: give a duration above 0 and at most 3600 seconds, as seconds (2, 0.5) "
+        // The lower bound keeps the value that std::to_string() passes on
+        // (six decimals) above zero.
+        if (!parse_double(number, seconds) || !(seconds * scale >= min_duration_seconds) ||
+            seconds * scale > max_duration_seconds) {
+          return "'" + text + "' is invalid: give a duration from 1 ms to 3600 seconds, as seconds (2, 0.5) "
                  "or with a unit (2s, 500ms)";
         }
         text = std::to_string(seconds * scale);
