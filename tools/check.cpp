@@ -179,9 +179,9 @@ int run_scenarios(const CheckOptions& cli, h::Options options) {
     h::Options scenario_options = options;
     if (scenario->expectation == h::Expectation::fails && options.shard_count > 1) {
       // A demonstration finds its failure in one part of the search, not in
-      // every shard, so shard 1 explores it whole and the other shards
-      // report it as passed with no executions; the merged verdict then
-      // fails exactly when shard 1 did not find the failure.
+      // every shard. Shard 1 therefore explores it whole, and the other
+      // shards report it as passed with no executions. The merged verdict
+      // then fails exactly when shard 1 did not find the failure.
       if (options.shard_index != 0) {
         rows.push_back({scenario->name, "0", "0", format_seconds(0), "expected failure: checked in shard 1"});
         report.scenarios.push_back({scenario->name, std::string(h::verdict_pass), 0, 0.0});

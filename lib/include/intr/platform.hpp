@@ -15,12 +15,12 @@
 
 namespace intr {
 
-// How a blocking call on the state word ended. `woken` covers every return
+// The outcome of a blocking call on the state word. `woken` covers every return
 // that is not a timeout: a wake-up, a changed word, a signal or a spurious
 // return. The caller re-reads the word in every case.
 enum class BlockResult : std::uint8_t { woken, timed_out };
 
-// How an interrupt reaches a thread that runs guest code.
+// The way an interrupt reaches a thread that runs guest code.
 enum class GuestDelivery : std::uint8_t {
   signal,   // a platform interrupt (signal, thread suspension) is sent
   polling,  // nothing is sent; the guest polls its state word

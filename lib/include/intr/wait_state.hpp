@@ -8,7 +8,7 @@
 //
 // Every change of the word is one compare-and-swap whose next value comes from
 // the transition table, so the code cannot disagree with the model. When the
-// table says the word does not change (for example an interrupt that is
+// table gives the same word back (for example an interrupt that is
 // already pending), no write happens and the operation is a plain load.
 //
 // Memory ordering contract:
@@ -44,7 +44,7 @@
 
 // Forces detail::apply() inline. Called out of line, GCC returns its small
 // result struct through the stack, and the reload stalls on store-to-load
-// forwarding right after the compare-and-swap; inline, the event is also a
+// forwarding right after the compare-and-swap. Inline, the event is also a
 // constant, so the guessed word and its transition fold to immediates.
 #if defined(__GNUC__) || defined(__clang__)
 #define INTR_ALWAYS_INLINE [[gnu::always_inline]] inline
@@ -117,8 +117,8 @@ void retain(SharedBlock<P>* block) noexcept {
 template <Platform P>
 void release(SharedBlock<P>* block) noexcept {
   // Acq_rel: the release half orders this owner's last uses of the block
-  // before the decrement; the acquire half lets the last owner see all of
-  // them before it destroys the block.
+  // before the decrement. The acquire half makes all of them visible to the
+  // last owner before it destroys the block.
   if (block->references.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     P::release_thread(block->thread);
     block->~SharedBlock<P>();
@@ -617,7 +617,7 @@ class WaitState {
     // std::condition_variable::wait(lock, pred). A true result needs no
     // ordering with the state word, because nothing blocks on it. Relaxed:
     // only this thread moves the word out of running_in_host, so the load
-    // tells a legal call from a wait inside a wait or inside guest code,
+    // distinguishes a legal call from a wait inside a wait or inside guest code,
     // which apply() below rejects.
     if (model::state_of(block_->word.load(std::memory_order_relaxed)) == model::State::running_in_host) {
       PrecheckScope scope(in_precheck_);

@@ -1,5 +1,5 @@
-// USDT probes of the provider `intr`. They cost one nop each when nobody
-// traces, and compile away when <sys/sdt.h> is missing.
+// USDT probes of the provider `intr`. They cost one nop each while no tracer
+// is attached, and compile away when <sys/sdt.h> is missing.
 //
 //   intr:interrupt_requested(target_tid)
 //   intr:signal_sent(target_tid, signal_number)

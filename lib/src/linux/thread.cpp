@@ -173,9 +173,9 @@ void LinuxPlatform::guest_left(ThreadRecord& record, std::uint32_t word_before) 
       timespec step{0, 100'000};
       nanosleep(&step, nullptr);
     } else {
-      // NOTE: after about a second the signal is taken as lost (for example
-      // blocked by guest code with pthread_sigmask); a late arrival can then
-      // still break a host call with EINTR.
+      // NOTE: after about a second the signal is taken as lost, for example
+      // because guest code blocked it with pthread_sigmask. A late arrival
+      // can then still break a host call with EINTR.
       thread_locals.signals_owed = settled;
       return;
     }
@@ -197,8 +197,8 @@ void LinuxPlatform::detach_thread(ThreadRecord& record) {
   // acquire half orders the count read below after the senders' increments.
   std::uint32_t guard = record.guard.fetch_or(exited_bit, std::memory_order_acq_rel);
   // Senders that incremented the guard before the exited bit was set may
-  // still be inside tgkill(); the thread must not exit until they are done,
-  // or its id could be reused under them.
+  // still be inside tgkill(). The thread must not exit until they are done,
+  // because its id could otherwise be reused under them.
   while ((guard & ~exited_bit) != 0) {
     syscall(SYS_futex, &record.guard, FUTEX_WAIT_PRIVATE, guard | exited_bit, nullptr, nullptr, 0);
     guard = record.guard.load(std::memory_order_acquire);

@@ -42,7 +42,7 @@ struct LinuxPlatform {
   using Instant = Clock::time_point;
   using Duration = std::chrono::nanoseconds;
 
-  // What a handle needs to reach its thread. Lives in the shared block.
+  // The data a handle needs to reach its thread, kept in the shared block.
   struct ThreadRecord {
     pid_t tid = 0;
     int pidfd = -1;

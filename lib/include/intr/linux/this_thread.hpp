@@ -1,4 +1,4 @@
-// What a thread can ask about itself on Linux: whether its guest run has been
+// Per-thread queries on Linux: whether the thread's guest run has been
 // interrupted, and whether its guest's system calls may fail with EINTR.
 #pragma once
 
